@@ -1,0 +1,427 @@
+//! Chats as operators work them: the filtered, paged list; one chat; read, close,
+//! reopen and forward, each in one transaction that also bumps the chat's version.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{assignment, channel, chat, contact, message, operator};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
+
+use crate::auth::Caller;
+use crate::db::begin_write;
+use crate::error::{Error, ErrorCode, Result};
+use crate::paging::{Cursor, PageRequest, count_capped};
+use crate::text::{ForwardText, SearchTerm};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatState {
+    Open,
+    Closed,
+}
+
+impl ChatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatState::Open => "open",
+            ChatState::Closed => "closed",
+        }
+    }
+}
+
+/// `selector[name]` with its `selector[operatorId]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selector {
+    None,
+    /// Only chats assigned to this operator.
+    Private(i64),
+    /// Only chats with unread incoming messages.
+    Unread,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorName {
+    None,
+    Private,
+    Unread,
+}
+
+impl Selector {
+    pub fn parse(name: Option<SelectorName>, operator_id: Option<i64>) -> Result<Self> {
+        match name.unwrap_or(SelectorName::None) {
+            SelectorName::None => Ok(Selector::None),
+            SelectorName::Unread => Ok(Selector::Unread),
+            SelectorName::Private => operator_id.map(Selector::Private).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::OperatorIdRequired,
+                    "selector[name]=private needs selector[operatorId]",
+                )
+            }),
+        }
+    }
+}
+
+/// The chat list's filters, already parsed.
+#[derive(Clone, Debug)]
+pub struct ChatFilter {
+    pub term: Option<SearchTerm>,
+    pub state: Option<ChatState>,
+    pub selector: Selector,
+}
+
+/// A chat with everything its API representation shows.
+#[derive(Clone, Debug)]
+pub struct ChatView {
+    pub chat: chat::Model,
+    pub contact: contact::Model,
+    pub channel: channel::Model,
+    pub operator: Option<operator::Model>,
+    pub last_message: Option<message::Model>,
+}
+
+/// A forward with the operators it names.
+#[derive(Clone, Debug)]
+pub struct AssignmentView {
+    pub assignment: assignment::Model,
+    pub from: Option<operator::Model>,
+    pub to: Option<operator::Model>,
+    pub by: Option<operator::Model>,
+}
+
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: &ChatFilter,
+    page: PageRequest,
+) -> Result<(Cursor, Vec<ChatView>)> {
+    let mut query = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
+    if let Some(state) = filter.state {
+        query = query.filter(chat::Column::State.eq(state.as_str()));
+    }
+    match filter.selector {
+        Selector::None => {}
+        Selector::Private(operator_id) => {
+            find_operator(db, caller, operator_id).await?;
+            query = query.filter(chat::Column::OperatorId.eq(operator_id));
+        }
+        Selector::Unread => query = query.filter(chat::Column::UnreadCount.gt(0)),
+    }
+    if let Some(term) = &filter.term {
+        query = query.filter(term_condition(caller.workspace_id, term));
+    }
+    let total = count_capped(db, query.clone().into_query()).await?;
+    let chats = query
+        .order_by_desc(chat::Column::LastActivityAt)
+        .order_by_desc(chat::Column::Id)
+        .limit(page.limitation)
+        .offset(page.offset())
+        .all(db)
+        .await?;
+    Ok((Cursor::new(page, total), load_views(db, chats).await?))
+}
+
+/// Case-insensitive substring match over the contact's name, username, phone and
+/// e-mail, and over the chat's message texts.
+fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
+    let pattern = term.like_pattern();
+    let like =
+        |col: Expr| Expr::expr(Func::lower(col)).like(LikeExpr::new(pattern.clone()).escape('\\'));
+    let contacts = Query::select()
+        .column(contact::Column::Id)
+        .from(contact::Entity)
+        .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(workspace_id))
+        .cond_where(
+            Condition::any()
+                .add(like(Expr::col((contact::Entity, contact::Column::Name))))
+                .add(like(Expr::col((
+                    contact::Entity,
+                    contact::Column::Username,
+                ))))
+                .add(like(Expr::col((contact::Entity, contact::Column::Phone))))
+                .add(like(Expr::col((contact::Entity, contact::Column::Email)))),
+        )
+        .to_owned();
+    let messages = Query::select()
+        .expr(Expr::val(1))
+        .from(message::Entity)
+        .and_where(
+            Expr::col((message::Entity, message::Column::ChatId))
+                .equals((chat::Entity, chat::Column::Id)),
+        )
+        .and_where(like(Expr::col((message::Entity, message::Column::Text))))
+        .to_owned();
+    Condition::any()
+        .add(chat::Column::ContactId.in_subquery(contacts))
+        .add(Expr::exists(messages))
+}
+
+/// Loads contacts, channels, assignees and last messages of `chats` in four queries.
+pub async fn load_views<C: ConnectionTrait>(
+    db: &C,
+    chats: Vec<chat::Model>,
+) -> Result<Vec<ChatView>> {
+    if chats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let contacts: HashMap<i64, contact::Model> = contact::Entity::find()
+        .filter(contact::Column::Id.is_in(chats.iter().map(|c| c.contact_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let channels: HashMap<i64, channel::Model> = channel::Entity::find()
+        .filter(channel::Column::Id.is_in(contacts.values().map(|c| c.channel_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let operators = operators_by_id(db, chats.iter().filter_map(|c| c.operator_id)).await?;
+    let mut last_messages: HashMap<i64, message::Model> = message::Entity::find()
+        .filter(message::Column::Id.is_in(chats.iter().filter_map(|c| c.last_message_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    chats
+        .into_iter()
+        .map(|chat| {
+            let contact = contacts
+                .get(&chat.contact_id)
+                .cloned()
+                .ok_or_else(|| Error::internal(format!("chat {} has no contact", chat.id)))?;
+            let channel = channels
+                .get(&contact.channel_id)
+                .cloned()
+                .ok_or_else(|| Error::internal(format!("contact {} has no channel", contact.id)))?;
+            Ok(ChatView {
+                operator: chat.operator_id.and_then(|id| operators.get(&id).cloned()),
+                last_message: chat
+                    .last_message_id
+                    .and_then(|id| last_messages.remove(&id)),
+                chat,
+                contact,
+                channel,
+            })
+        })
+        .collect()
+}
+
+pub async fn operators_by_id<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, operator::Model>> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(operator::Entity::find()
+        .filter(operator::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect())
+}
+
+/// The chat with this id in the caller's workspace; another workspace's chat is
+/// "not found", never "forbidden".
+pub async fn find_chat<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    chat_id: i64,
+) -> Result<chat::Model> {
+    chat::Entity::find_by_id(chat_id)
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::chat_not_found(chat_id))
+}
+
+pub async fn find_operator<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    operator_id: i64,
+) -> Result<operator::Model> {
+    operator::Entity::find_by_id(operator_id)
+        .filter(operator::Column::WorkspaceId.eq(caller.workspace_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::operator_not_found(operator_id))
+}
+
+pub async fn view<C: ConnectionTrait>(db: &C, chat: chat::Model) -> Result<ChatView> {
+    load_views(db, vec![chat])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("a loaded chat vanished"))
+}
+
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn get(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Result<ChatView> {
+    let chat = find_chat(db, caller, chat_id).await?;
+    view(db, chat).await
+}
+
+/// Marks the change on the chat: a new version and `updated_at`.
+fn touch(chat: chat::Model, now: DateTime<Utc>) -> chat::ActiveModel {
+    let version = chat.version;
+    let mut active = chat.into_active_model();
+    active.version = Set(version + 1);
+    active.updated_at = Set(now);
+    active
+}
+
+/// Every incoming message of the chat becomes read; the unread count drops to 0.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Result<()> {
+    let txn = begin_write(db).await?;
+    let chat = find_chat(&txn, caller, chat_id).await?;
+    let now = Utc::now();
+    message::Entity::update_many()
+        .col_expr(message::Column::Status, Expr::value("read"))
+        .col_expr(message::Column::SeenAt, Expr::value(now))
+        .filter(message::Column::ChatId.eq(chat.id))
+        .filter(message::Column::Direction.eq("incoming"))
+        .filter(message::Column::Status.ne("read"))
+        .exec(&txn)
+        .await?;
+    if chat.unread_count != 0 {
+        let mut active = touch(chat, now);
+        active.unread_count = Set(0);
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sets the chat's state; closing or opening a chat that already is so changes nothing.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn set_state(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    state: ChatState,
+) -> Result<()> {
+    let txn = begin_write(db).await?;
+    let chat = find_chat(&txn, caller, chat_id).await?;
+    if chat.state != state.as_str() {
+        let now = Utc::now();
+        let mut active = touch(chat, now);
+        active.state = Set(state.as_str().to_owned());
+        active.closed_at = Set((state == ChatState::Closed).then_some(now));
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Assigns the chat to an operator and records the forward, with its text, in the
+/// chat's assignment history.
+#[tracing::instrument(skip(db, text), fields(workspace = caller.workspace_id))]
+pub async fn forward(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    operator_id: i64,
+    text: &ForwardText,
+) -> Result<()> {
+    let txn = begin_write(db).await?;
+    let chat = find_chat(&txn, caller, chat_id).await?;
+    let to = find_operator(&txn, caller, operator_id).await?;
+    if !to.active {
+        return Err(Error::new(
+            ErrorCode::OperatorInactive,
+            format!("operator {operator_id} is deactivated and cannot take chats"),
+        ));
+    }
+    let now = Utc::now();
+    assignment::ActiveModel {
+        workspace_id: Set(caller.workspace_id),
+        chat_id: Set(chat.id),
+        from_operator_id: Set(chat.operator_id),
+        to_operator_id: Set(to.id),
+        by_operator_id: Set(caller.operator_id),
+        text: Set(text.as_str().to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut active = touch(chat, now);
+    active.operator_id = Set(Some(to.id));
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The chat's forward history, oldest first.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn assignments(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    page: PageRequest,
+) -> Result<(Cursor, Vec<AssignmentView>)> {
+    let chat = find_chat(db, caller, chat_id).await?;
+    let query = assignment::Entity::find().filter(assignment::Column::ChatId.eq(chat.id));
+    let total = count_capped(db, query.clone().into_query()).await?;
+    let rows = query
+        .order_by_asc(assignment::Column::Id)
+        .limit(page.limitation)
+        .offset(page.offset())
+        .all(db)
+        .await?;
+    let operators = operators_by_id(
+        db,
+        rows.iter()
+            .flat_map(|a| {
+                [
+                    a.from_operator_id,
+                    Some(a.to_operator_id),
+                    Some(a.by_operator_id),
+                ]
+            })
+            .flatten(),
+    )
+    .await?;
+    let views = rows
+        .into_iter()
+        .map(|assignment| AssignmentView {
+            from: assignment
+                .from_operator_id
+                .and_then(|id| operators.get(&id).cloned()),
+            to: operators.get(&assignment.to_operator_id).cloned(),
+            by: operators.get(&assignment.by_operator_id).cloned(),
+            assignment,
+        })
+        .collect();
+    Ok((Cursor::new(page, total), views))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_needs_an_operator_id() {
+        let err = Selector::parse(Some(SelectorName::Private), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::OperatorIdRequired);
+        assert_eq!(
+            Selector::parse(Some(SelectorName::Private), Some(7)).unwrap(),
+            Selector::Private(7)
+        );
+    }
+
+    #[test]
+    fn no_selector_means_every_chat() {
+        assert_eq!(Selector::parse(None, Some(7)).unwrap(), Selector::None);
+    }
+}

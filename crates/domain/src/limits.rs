@@ -1,0 +1,22 @@
+//! Every limit of the API in one place; the HTTP layer puts them into the spec.
+
+/// Largest `limitation` (page size) of a list.
+pub const MAX_LIMITATION: u64 = 20;
+/// `limitation` when the caller gives none.
+pub const DEFAULT_LIMITATION: u64 = 20;
+/// Longest message text, in characters.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Longest search term, in characters.
+pub const MAX_TERM_CHARS: usize = 256;
+/// Longest forward text, in characters.
+pub const MAX_FORWARD_TEXT_CHARS: usize = 2_000;
+/// Up to this many matching chats the list's `total` is exact; beyond it `total` is
+/// this cap plus one, a lower bound, and `totalIsExact` is false. Counting stops there
+/// so that a list never scans a whole workspace to count it.
+pub const TOTAL_CAP: u64 = 10_000;
+/// Longest `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+/// Longest names, labels, e-mails and similar short strings.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Largest request body, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;

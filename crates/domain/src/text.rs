@@ -1,0 +1,163 @@
+//! Domain newtypes that parse what callers send: once a value has one of these types
+//! it is known to be within its limits.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::limits::{MAX_FORWARD_TEXT_CHARS, MAX_NAME_CHARS, MAX_TERM_CHARS, MAX_TEXT_CHARS};
+
+/// A message text: not blank, at most 20,000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Err(Error::new(ErrorCode::TextEmpty, "text must not be empty"));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(Error::new(
+                ErrorCode::TextTooLong,
+                format!("text has {chars} characters; at most {MAX_TEXT_CHARS} are allowed"),
+            ));
+        }
+        Ok(MessageText(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text that goes with a forward: may be empty, at most 2,000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardText(String);
+
+impl ForwardText {
+    pub fn parse(text: &str) -> Result<Self> {
+        let chars = text.chars().count();
+        if chars > MAX_FORWARD_TEXT_CHARS {
+            return Err(Error::new(
+                ErrorCode::TextTooLong,
+                format!(
+                    "forward text has {chars} characters; at most {MAX_FORWARD_TEXT_CHARS} are allowed"
+                ),
+            ));
+        }
+        Ok(ForwardText(text.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A search term: trimmed, at most 256 characters; `None` when blank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchTerm(String);
+
+impl SearchTerm {
+    pub fn parse(term: &str) -> Result<Option<Self>> {
+        let chars = term.chars().count();
+        if chars > MAX_TERM_CHARS {
+            return Err(Error::new(
+                ErrorCode::TermTooLong,
+                format!("term has {chars} characters; at most {MAX_TERM_CHARS} are allowed"),
+            ));
+        }
+        let trimmed = term.trim();
+        Ok((!trimmed.is_empty()).then(|| SearchTerm(trimmed.to_lowercase())))
+    }
+
+    /// The term as a `LIKE` pattern matching it anywhere, with `\` as the escape.
+    pub fn like_pattern(&self) -> String {
+        let mut pattern = String::with_capacity(self.0.len() + 2);
+        pattern.push('%');
+        for c in self.0.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+}
+
+/// A short required string (a name or a label): trimmed, 1..200 characters.
+pub fn parse_name(field: &str, value: &str) -> Result<String> {
+    let trimmed = value.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Error::new(
+            ErrorCode::InvalidField,
+            format!("{field} must have 1 to {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An e-mail address, lower-cased: one `@` with something on both sides and a dot after it.
+pub fn parse_email(value: &str) -> Result<String> {
+    let email = value.trim().to_lowercase();
+    let valid = email.chars().count() <= MAX_NAME_CHARS
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if !valid {
+        return Err(Error::new(
+            ErrorCode::InvalidEmail,
+            format!("{value:?} is not an e-mail address"),
+        ));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_message_text_is_rejected_as_empty() {
+        assert_eq!(
+            MessageText::parse("  \n").unwrap_err().code,
+            ErrorCode::TextEmpty
+        );
+    }
+
+    #[test]
+    fn a_message_text_of_exactly_the_limit_is_accepted_and_one_more_is_not() {
+        assert!(MessageText::parse(&"ж".repeat(MAX_TEXT_CHARS)).is_ok());
+        let err = MessageText::parse(&"ж".repeat(MAX_TEXT_CHARS + 1)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::TextTooLong);
+    }
+
+    #[test]
+    fn a_search_term_escapes_like_wildcards() {
+        let term = SearchTerm::parse(" 50%_off\\ ").unwrap().unwrap();
+        assert_eq!(term.like_pattern(), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn a_blank_search_term_means_no_search() {
+        assert_eq!(SearchTerm::parse("   ").unwrap(), None);
+    }
+
+    #[test]
+    fn e_mail_addresses_are_lower_cased_and_checked() {
+        assert_eq!(parse_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert_eq!(
+                parse_email(bad).unwrap_err().code,
+                ErrorCode::InvalidEmail,
+                "{bad}"
+            );
+        }
+    }
+}

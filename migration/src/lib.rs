@@ -1,0 +1,36 @@
+//! Switchboard's schema. The same migrations create the SQLite and the PostgreSQL
+//! schema; where the two differ (search indexes), the migration branches on the backend.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_workspace_tables;
+mod m20261121_000002_create_channel_tables;
+mod m20261121_000003_create_chat_tables;
+mod m20261121_000004_create_event_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_workspace_tables::Migration),
+            Box::new(m20261121_000002_create_channel_tables::Migration),
+            Box::new(m20261121_000003_create_chat_tables::Migration),
+            Box::new(m20261121_000004_create_event_tables::Migration),
+        ]
+    }
+}
+
+/// Runs each statement; plain `CREATE INDEX` reads the same on SQLite and PostgreSQL,
+/// including partial indexes, which sea-query's index builder does not express.
+pub(crate) async fn execute_all(
+    manager: &SchemaManager<'_>,
+    statements: &[&str],
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
