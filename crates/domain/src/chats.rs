@@ -379,19 +379,18 @@ pub async fn assignments(
         .offset(page.offset())
         .all(db)
         .await?;
-    let operators = operators_by_id(
-        db,
-        rows.iter()
-            .flat_map(|a| {
-                [
-                    a.from_operator_id,
-                    Some(a.to_operator_id),
-                    Some(a.by_operator_id),
-                ]
-            })
-            .flatten(),
-    )
-    .await?;
+    let operator_ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|a| {
+            [
+                a.from_operator_id,
+                Some(a.to_operator_id),
+                Some(a.by_operator_id),
+            ]
+        })
+        .flatten()
+        .collect();
+    let operators = operators_by_id(db, operator_ids).await?;
     let views = rows
         .into_iter()
         .map(|assignment| AssignmentView {

@@ -23,6 +23,8 @@ use crate::text::MessageText;
 #[derive(Clone, Debug)]
 pub struct MessageView {
     pub message: message::Model,
+    /// The contact's id for incoming messages, the operator's for outgoing ones.
+    pub sender_id: Option<i64>,
     pub sender_name: Option<String>,
 }
 
@@ -91,14 +93,21 @@ pub async fn views<C: ConnectionTrait>(
     };
     Ok(rows
         .into_iter()
-        .map(|message| MessageView {
-            sender_name: match message.sender_type.as_str() {
-                "contact" => contact_name.clone(),
-                _ => message
-                    .sender_operator_id
-                    .and_then(|id| operators.get(&id).map(|o| o.name.clone())),
-            },
-            message,
+        .map(|message| {
+            let (sender_id, sender_name) = match message.sender_type.as_str() {
+                "contact" => (Some(chat.contact_id), contact_name.clone()),
+                _ => (
+                    message.sender_operator_id,
+                    message
+                        .sender_operator_id
+                        .and_then(|id| operators.get(&id).map(|o| o.name.clone())),
+                ),
+            };
+            MessageView {
+                message,
+                sender_id,
+                sender_name,
+            }
         })
         .collect())
 }
@@ -210,6 +219,7 @@ async fn send_in(
     Ok((
         MessageView {
             message: inserted,
+            sender_id: Some(caller.operator_id),
             sender_name: sender.map(|o| o.name),
         },
         Sent::Created,

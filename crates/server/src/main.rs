@@ -1,1 +1,115 @@
-fn main() {}
+//! The `switchboard` command line (DESIGN §5).
+
+use clap::{Parser, Subcommand};
+use switchboard::{Application, LogFormat, Settings, domain, init_telemetry, open_database};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "An operator helpdesk API")]
+struct Cli {
+    /// Log lines as human-readable text or as JSON.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[arg(long, env = "DATABASE_URL", default_value = domain::db::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Create a demo workspace (once) and log a working token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate {
+        #[arg(long, env = "DATABASE_URL", default_value = domain::db::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Create a workspace with its first admin (and optionally a channel).
+    Bootstrap {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "Admin")]
+        admin_name: String,
+        /// Also create a channel with this name and a token for its connector.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Print the ids and tokens as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "DATABASE_URL", default_value = domain::db::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_telemetry(cli.log_format);
+    match cli.command {
+        Command::Serve {
+            bind,
+            database_url,
+            demo,
+        } => {
+            let app = Application::build(&Settings {
+                bind,
+                database_url,
+                demo,
+            })
+            .await?;
+            app.run_until_stopped().await
+        }
+        Command::Migrate { database_url } => {
+            open_database(&database_url).await?;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Bootstrap {
+            workspace,
+            admin_email,
+            admin_name,
+            channel,
+            json,
+            database_url,
+        } => {
+            let db = open_database(&database_url).await?;
+            let request = domain::workspaces::BootstrapRequest {
+                workspace,
+                admin_email,
+                admin_name,
+                channel,
+            };
+            let made = domain::workspaces::bootstrap(&db, &request)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                let out = serde_json::json!({
+                    "workspaceId": made.workspace_id,
+                    "adminOperatorId": made.admin_operator_id,
+                    "adminToken": made.admin_token,
+                    "channelId": made.channel_id,
+                    "channelToken": made.channel_token,
+                });
+                println!("{out}");
+            } else {
+                println!("workspace {} created", made.workspace_id);
+                println!(
+                    "admin operator {}: token {}",
+                    made.admin_operator_id, made.admin_token
+                );
+                if let (Some(id), Some(token)) = (made.channel_id, made.channel_token) {
+                    println!("channel {id}: token {token}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The bearer-token security scheme: resolves the calling operator once per request.
+
+use domain::Caller;
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+
+use crate::AppState;
+
+/// An operator token: `Authorization: Bearer sbo_…`. Tokens are issued by an admin
+/// (`POST /v1/operators/{operatorId}/tokens`) or by `switchboard bootstrap`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "opaque", checker = "resolve_operator")]
+pub struct OperatorAuth(pub Caller);
+
+async fn resolve_operator(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    let state = req.data::<AppState>().ok_or_else(|| {
+        poem::Error::from_string(
+            "no app state",
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    })?;
+    domain::auth::authenticate_operator(&state.db, &bearer.token)
+        .await
+        .map_err(|err| {
+            let status = poem::http::StatusCode::from_u16(err.code.status())
+                .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+            poem::Error::new(err, status)
+        })
+}

@@ -1,0 +1,257 @@
+//! One error body for every failure, whether a use case refused the request or the
+//! framework did (bad JSON, a failed validator, a missing parameter, a wrong content
+//! type, an unknown route): `{"error": {"code", "message", "requestId"}}`.
+
+use domain::{Error, ErrorCode};
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::request_id;
+
+/// The error itself.
+#[derive(Object, Debug, Clone)]
+#[oai(rename_all = "camelCase")]
+pub struct ErrorDetail {
+    /// A stable snake_case code from the table of error codes, e.g. `chat_not_found`.
+    pub code: String,
+    /// What went wrong, for a person to read.
+    pub message: String,
+    /// The request's id, also sent as the `X-Request-Id` header; logs carry it too.
+    pub request_id: String,
+}
+
+/// The body of every error answer.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.as_str().to_owned(),
+                message: message.into(),
+                request_id: request_id::current(),
+            },
+        }
+    }
+}
+
+/// The error answers an operation can give, one variant per status.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request is malformed: bad JSON, a parameter outside its limits, a text
+    /// that is empty or too long.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// No valid bearer token (`unauthorized`).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The token's role may not do this (`forbidden`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// The chat, contact, operator, message or token is not in the caller's workspace.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The request conflicts with the current state (`email_taken`,
+    /// `operator_inactive`, `idempotency_key_reused`).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The body is larger than 1 MiB (`payload_too_large`).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/json` (`unsupported_media_type`).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// The server failed (`internal`); the log has the cause under the request id.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        log(&err);
+        let body = Json(ErrorBody::new(err.code, err.message));
+        match err.code.status() {
+            400 => ApiError::BadRequest(body),
+            401 => ApiError::Unauthorized(body),
+            403 => ApiError::Forbidden(body),
+            404 => ApiError::NotFound(body),
+            409 => ApiError::Conflict(body),
+            413 => ApiError::PayloadTooLarge(body),
+            415 => ApiError::UnsupportedMediaType(body),
+            _ => ApiError::Internal(body),
+        }
+    }
+}
+
+/// Internal errors are logged with their cause chain; refusals at debug level.
+fn log(err: &Error) {
+    if err.code.status() >= 500 {
+        let mut chain = String::new();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        tracing::error!(code = err.code.as_str(), "{}{}", err.message, chain);
+    } else {
+        tracing::debug!(code = err.code.as_str(), "{}", err.message);
+    }
+}
+
+/// A response in our error body with the code's status.
+pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
+    let body = ErrorBody::new(code, message);
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Json(body).with_status(status).into_response()
+}
+
+/// Turns any error that reached the edge of the app into our error body.
+pub fn framework_error_response(err: poem::Error) -> Response {
+    let (code, message) = classify(&err);
+    if code == ErrorCode::Internal {
+        tracing::error!(status = %err.status(), "unhandled error: {err}");
+        return error_response(code, "the server failed to answer this request");
+    }
+    tracing::debug!(code = code.as_str(), "{message}");
+    let mut response = error_response(code, message);
+    if code == ErrorCode::Unauthorized {
+        response
+            .headers_mut()
+            .insert("WWW-Authenticate", "Bearer".parse().expect("static header"));
+    }
+    response
+}
+
+fn classify(err: &poem::Error) -> (ErrorCode, String) {
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError,
+        ParseRequestPayloadError,
+    };
+    if let Some(e) = err.downcast_ref::<Error>() {
+        log(e);
+        return (e.code, e.message.clone());
+    }
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        return (
+            param_code(&e.name, &e.reason),
+            format!("parameter `{}`: {}", e.name, e.reason),
+        );
+    }
+    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        return (
+            ErrorCode::InvalidPathParameter,
+            format!("path parameter `{}`: {}", e.name, e.reason),
+        );
+    }
+    if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return (
+            payload_code(&e.reason),
+            format!("request body: {}", e.reason),
+        );
+    }
+    if let Some(e) = err.downcast_ref::<ContentTypeError>() {
+        return (
+            ErrorCode::UnsupportedMediaType,
+            format!("{e}; send application/json"),
+        );
+    }
+    if err.is::<AuthorizationError>() {
+        return (
+            ErrorCode::Unauthorized,
+            "a valid operator bearer token is required".into(),
+        );
+    }
+    match err.status() {
+        StatusCode::NOT_FOUND => (
+            ErrorCode::RouteNotFound,
+            "no route matches this path".into(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "this path does not take this method".into(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the body is larger than {} bytes",
+                domain::limits::MAX_BODY_BYTES
+            ),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, err.to_string()),
+        StatusCode::BAD_REQUEST => (ErrorCode::InvalidParameter, err.to_string()),
+        _ => (ErrorCode::Internal, err.to_string()),
+    }
+}
+
+/// Query parameters whose failures have codes of their own.
+fn param_code(name: &str, reason: &str) -> ErrorCode {
+    match name {
+        "page" => ErrorCode::InvalidPage,
+        "limitation" => ErrorCode::InvalidLimitation,
+        "state" => ErrorCode::InvalidState,
+        "selector[name]" => ErrorCode::InvalidSelector,
+        "term" if reason.contains("maxLength") => ErrorCode::TermTooLong,
+        "Idempotency-Key" => ErrorCode::InvalidIdempotencyKey,
+        _ => ErrorCode::InvalidParameter,
+    }
+}
+
+/// Body fields whose validator failures have codes of their own; the framework
+/// reports them as "field `NAME` verification failed. VALIDATOR(…)".
+const FIELD_CODES: &[(&str, &str, ErrorCode)] = &[
+    ("text", "maxLength", ErrorCode::TextTooLong),
+    ("text", "minLength", ErrorCode::TextEmpty),
+    ("content", "maxLength", ErrorCode::TextTooLong),
+    ("content", "minLength", ErrorCode::TextEmpty),
+    ("email", "maxLength", ErrorCode::InvalidEmail),
+];
+
+fn payload_code(reason: &str) -> ErrorCode {
+    if let Some(rest) = reason.split("field `").nth(1)
+        && let Some((field, after)) = rest.split_once("` verification failed. ")
+    {
+        return FIELD_CODES
+            .iter()
+            .find(|(f, validator, _)| *f == field && after.starts_with(validator))
+            .map_or(ErrorCode::InvalidBody, |(_, _, code)| *code);
+    }
+    // serde_json's syntax errors name a line and column; shape errors come from the schema.
+    if reason.contains(" at line ") && reason.contains(" column ") {
+        ErrorCode::MalformedJson
+    } else {
+        ErrorCode::InvalidBody
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validator_failures_map_to_their_field_codes() {
+        assert_eq!(
+            payload_code(
+                r#"failed to parse "SendMessage": field `text` verification failed. maxLength(20000)"#
+            ),
+            ErrorCode::TextTooLong
+        );
+        assert_eq!(
+            payload_code(r#"failed to parse "X": field `other` verification failed. maxLength(3)"#),
+            ErrorCode::InvalidBody
+        );
+    }
+
+    #[test]
+    fn json_syntax_errors_are_malformed_json() {
+        let syntax = serde_json::from_str::<serde_json::Value>("{")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(payload_code(&syntax), ErrorCode::MalformedJson);
+    }
+}

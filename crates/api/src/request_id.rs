@@ -1,0 +1,118 @@
+//! The edge of the app: every request gets an id (kept from `X-Request-Id` when the
+//! caller sends a sane one), a tracing span carrying it, a body-size cap, and any
+//! error that escaped an operation turned into our error body.
+
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use tracing::Instrument;
+
+use crate::error::{error_response, framework_error_response};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered ("" outside one).
+pub fn current() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+pub struct Edge;
+
+impl<E: Endpoint> Middleware<E> for Edge {
+    type Output = EdgeEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        EdgeEndpoint { inner: ep }
+    }
+}
+
+pub struct EdgeEndpoint<E> {
+    inner: E,
+}
+
+fn incoming_id(req: &Request) -> Option<String> {
+    let id = req.headers().get("x-request-id")?.to_str().ok()?;
+    let sane = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    sane.then(|| id.to_owned())
+}
+
+impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+        let inner = &self.inner;
+        let answer = REQUEST_ID.scope(id.clone(), async move {
+            let started = std::time::Instant::now();
+            let mut response = match cap_body(&mut req).await {
+                Err(response) => response,
+                Ok(()) => match inner.call(req).await {
+                    Ok(output) => output.into_response(),
+                    Err(err) => framework_error_response(err),
+                },
+            };
+            let status = response.status().as_u16();
+            if status >= 500 {
+                tracing::warn!(
+                    status,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "answered"
+                );
+            } else {
+                tracing::info!(
+                    status,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "answered"
+                );
+            }
+            if let Ok(value) = id.parse() {
+                response.headers_mut().insert("x-request-id", value);
+            }
+            response
+        });
+        Ok(answer.instrument(span).await)
+    }
+}
+
+/// Reads the body up to the cap; a larger one is refused before any handler runs.
+async fn cap_body(req: &mut Request) -> std::result::Result<(), Response> {
+    let limit = domain::limits::MAX_BODY_BYTES;
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        error_response(
+            domain::ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    if declared == Some(0)
+        || matches!(
+            *req.method(),
+            poem::http::Method::GET | poem::http::Method::HEAD
+        )
+    {
+        return Ok(());
+    }
+    match req.take_body().into_bytes_limit(limit).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            Ok(())
+        }
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(err) => Err(error_response(
+            domain::ErrorCode::InvalidBody,
+            format!("the body could not be read: {err}"),
+        )),
+    }
+}
