@@ -1,1 +1,11 @@
+//! Black-box tests: each starts a real server on port 0 over a fresh database and
+//! talks HTTP to it, on SQLite and (with `TEST_POSTGRES_URL`) on PostgreSQL.
 
+mod support;
+
+mod bad_input;
+mod chats;
+mod isolation;
+mod messages;
+mod operations;
+mod operators;

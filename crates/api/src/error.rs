@@ -113,6 +113,11 @@ pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
 
 /// Turns any error that reached the edge of the app into our error body.
 pub fn framework_error_response(err: poem::Error) -> Response {
+    // An operation's own error answer (`ApiError`) travels as an error made from a
+    // response; it already has our body.
+    if err.is_from_response() {
+        return err.into_response();
+    }
     let (code, message) = classify(&err);
     if code == ErrorCode::Internal {
         tracing::error!(status = %err.status(), "unhandled error: {err}");
@@ -139,7 +144,7 @@ fn classify(err: &poem::Error) -> (ErrorCode, String) {
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         return (
-            param_code(&e.name, &e.reason),
+            param_code(e.name, &e.reason),
             format!("parameter `{}`: {}", e.name, e.reason),
         );
     }
