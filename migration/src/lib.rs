@@ -24,10 +24,7 @@ impl MigratorTrait for Migrator {
 
 /// Runs each statement; plain `CREATE INDEX` reads the same on SQLite and PostgreSQL,
 /// including partial indexes, which sea-query's index builder does not express.
-pub(crate) async fn execute_all(
-    manager: &SchemaManager<'_>,
-    statements: &[&str],
-) -> Result<(), DbErr> {
+pub(crate) async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     let db = manager.get_connection();
     for sql in statements {
         db.execute_unprepared(sql).await?;

@@ -86,9 +86,7 @@ impl MigrationTrait for Migration {
             Operator::Table.into_iden(),
             Workspace::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

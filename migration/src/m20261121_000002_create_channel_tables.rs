@@ -74,9 +74,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(Contact::Table).to_owned())
             .await?;
-        manager
-            .drop_table(Table::drop().table(Channel::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Channel::Table).to_owned()).await
     }
 }
 

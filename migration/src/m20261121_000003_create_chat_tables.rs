@@ -9,10 +9,7 @@ use crate::m20261121_000002_create_channel_tables::{Channel, Contact};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn workspace_fk<T: IntoIden + 'static, C: IntoIden + 'static>(
-    table: T,
-    col: C,
-) -> ForeignKeyCreateStatement {
+fn workspace_fk<T: IntoIden + 'static, C: IntoIden + 'static>(table: T, col: C) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(table, col)
         .to(Workspace::Table, Workspace::Id)
@@ -116,10 +113,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Assignment::ByOperatorId))
                     .col(text(Assignment::Text))
                     .col(timestamp_with_time_zone(Assignment::CreatedAt))
-                    .foreign_key(&mut workspace_fk(
-                        Assignment::Table,
-                        Assignment::WorkspaceId,
-                    ))
+                    .foreign_key(&mut workspace_fk(Assignment::Table, Assignment::WorkspaceId))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Assignment::Table, Assignment::ChatId)
@@ -158,9 +152,7 @@ impl MigrationTrait for Migration {
             Message::Table.into_iden(),
             Chat::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

@@ -100,9 +100,7 @@ impl MigrationTrait for Migration {
             Webhook::Table.into_iden(),
             Event::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

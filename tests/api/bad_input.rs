@@ -62,10 +62,7 @@ async fn bad_message_texts_answer_400_and_write_nothing(backend: Backend) {
             .assert_error(400, code);
     }
     for (body, code) in [
-        (
-            json!({"type": "text", "content": too_long}),
-            "text_too_long",
-        ),
+        (json!({"type": "text", "content": too_long}), "text_too_long"),
         (json!({"type": "text", "content": ""}), "text_empty"),
         (json!({"type": "video", "content": "hi"}), "invalid_body"),
     ] {
@@ -89,13 +86,8 @@ async fn bad_message_texts_answer_400_and_write_nothing(backend: Backend) {
         )
         .await;
     assert_eq!(ok.status.as_u16(), 201);
-    let after = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
-    assert_eq!(
-        after.body["cursor"]["total"], 2,
-        "only the valid send was written"
-    );
+    let after = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
+    assert_eq!(after.body["cursor"]["total"], 2, "only the valid send was written");
     let chat_after = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
     assert_eq!(
         chat_after.body["operator"], before.body["operator"],
@@ -111,13 +103,9 @@ async fn bad_bodies_and_content_types_are_refused(backend: Backend) {
     let url = app.url(&format!("/v1/chats/{chat}/messages"));
     let post = || app.client.post(&url).bearer_auth(&ws.token);
 
-    app.raw(
-        post()
-            .header("content-type", "application/json")
-            .body("{\"text\": "),
-    )
-    .await
-    .assert_error(400, "malformed_json");
+    app.raw(post().header("content-type", "application/json").body("{\"text\": "))
+        .await
+        .assert_error(400, "malformed_json");
     app.raw(
         post()
             .header("content-type", "application/json")
@@ -149,9 +137,7 @@ async fn bad_bodies_and_content_types_are_refused(backend: Backend) {
     )
     .await
     .assert_error(400, "invalid_idempotency_key");
-    let page = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     assert_eq!(page.body["cursor"]["total"], 1, "nothing was written");
     app.stop().await;
 }
@@ -165,13 +151,9 @@ async fn unknown_ids_paths_and_methods_answer_in_our_error_body(backend: Backend
     app.put("/v1/chats/999999/read", &ws.token)
         .await
         .assert_error(404, "chat_not_found");
-    app.post(
-        "/v1/chats/999999/messages",
-        &ws.token,
-        json!({"text": "hi"}),
-    )
-    .await
-    .assert_error(404, "chat_not_found");
+    app.post("/v1/chats/999999/messages", &ws.token, json!({"text": "hi"}))
+        .await
+        .assert_error(404, "chat_not_found");
     app.get("/v1/contacts/999999", &ws.token)
         .await
         .assert_error(404, "contact_not_found");
@@ -218,18 +200,10 @@ async fn missing_or_bad_tokens_are_401(backend: Backend) {
     )
     .await
     .assert_error(401, "unauthorized");
-    app.request(
-        Method::PUT,
-        &format!("/v1/chats/{chat}/close"),
-        Some("wrong"),
-        None,
-    )
-    .await
-    .assert_error(401, "unauthorized");
+    app.request(Method::PUT, &format!("/v1/chats/{chat}/close"), Some("wrong"), None)
+        .await
+        .assert_error(401, "unauthorized");
     let still = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
-    assert_eq!(
-        still.body["state"], "open",
-        "the unauthorised close changed nothing"
-    );
+    assert_eq!(still.body["state"], "open", "the unauthorised close changed nothing");
     app.stop().await;
 }

@@ -31,23 +31,13 @@ async fn chats_come_most_recent_activity_first_with_a_cursor_per_page(backend: B
     let mut chat_ids = Vec::new();
     for i in 0..25 {
         let (_, chat_id, _) = app
-            .incoming(
-                &ws,
-                &contact(&format!("c{i}"), &format!("Person {i}")),
-                "hello",
-            )
+            .incoming(&ws, &contact(&format!("c{i}"), &format!("Person {i}")), "hello")
             .await;
         chat_ids.push(chat_id);
     }
     // An older chat gets a new message and moves to the top.
-    app.incoming(&ws, &contact("c3", "Person 3"), "me again")
-        .await;
-    let mut expected: Vec<i64> = chat_ids
-        .iter()
-        .rev()
-        .copied()
-        .filter(|id| *id != chat_ids[3])
-        .collect();
+    app.incoming(&ws, &contact("c3", "Person 3"), "me again").await;
+    let mut expected: Vec<i64> = chat_ids.iter().rev().copied().filter(|id| *id != chat_ids[3]).collect();
     expected.insert(0, chat_ids[3]);
 
     let first = app.get("/v1/chats?page=1&limitation=10", &ws.token).await;
@@ -100,15 +90,9 @@ async fn term_matches_every_contact_field_and_message_text_ignoring_case(backend
         ("no such words", vec![]),
         ("100%", vec![]),
     ] {
-        let answer = app
-            .get(&format!("/v1/chats?term={}", urlencode(term)), &ws.token)
-            .await;
+        let answer = app.get(&format!("/v1/chats?term={}", urlencode(term)), &ws.token).await;
         assert_eq!(ids(answer.assert_ok()), expected, "term {term:?}");
-        assert_eq!(
-            answer.body["cursor"]["total"],
-            expected.len(),
-            "term {term:?}"
-        );
+        assert_eq!(answer.body["cursor"]["total"], expected.len(), "term {term:?}");
     }
     app.stop().await;
 }
@@ -145,18 +129,10 @@ async fn state_private_and_unread_filters_combine(backend: Backend) {
     )
     .await
     .assert_ok();
-    app.put(&format!("/v1/chats/{b}/read"), &ws.token)
-        .await
-        .assert_ok();
-    app.put(&format!("/v1/chats/{b}/close"), &ws.token)
-        .await
-        .assert_ok();
-    app.put(&format!("/v1/chats/{c}/read"), &ws.token)
-        .await
-        .assert_ok();
-    app.put(&format!("/v1/chats/{d}/close"), &ws.token)
-        .await
-        .assert_ok();
+    app.put(&format!("/v1/chats/{b}/read"), &ws.token).await.assert_ok();
+    app.put(&format!("/v1/chats/{b}/close"), &ws.token).await.assert_ok();
+    app.put(&format!("/v1/chats/{c}/read"), &ws.token).await.assert_ok();
+    app.put(&format!("/v1/chats/{d}/close"), &ws.token).await.assert_ok();
 
     let sorted = |mut v: Vec<i64>| {
         v.sort_unstable_by(|x, y| y.cmp(x));
@@ -188,11 +164,7 @@ async fn state_private_and_unread_filters_combine(backend: Backend) {
         let mut got = ids(answer.assert_ok());
         got.sort_unstable_by(|x, y| y.cmp(x));
         assert_eq!(got, expected, "query {query}");
-        assert_eq!(
-            answer.body["cursor"]["total"],
-            expected.len(),
-            "query {query}"
-        );
+        assert_eq!(answer.body["cursor"]["total"], expected.len(), "query {query}");
     }
     app.stop().await;
 }
@@ -205,9 +177,7 @@ async fn reading_a_chat_clears_its_unread_messages(backend: Backend) {
     let (_, chat, _) = app.incoming(&ws, &person, "two").await;
     let before = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
     assert_eq!(before.body["unreadMessages"], 2);
-    let messages = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let messages = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     assert!(
         messages.body["collection"]
             .as_array()
@@ -222,21 +192,15 @@ async fn reading_a_chat_clears_its_unread_messages(backend: Backend) {
     let after = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
     assert_eq!(after.body["unreadMessages"], 0);
     assert!(after.body["version"].as_i64() > before.body["version"].as_i64());
-    let messages = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let messages = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     for m in messages.body["collection"].as_array().unwrap() {
         assert_eq!(m["status"], "read");
         assert!(m["seenAt"].is_string(), "seenAt is set: {m}");
     }
-    let unread = app
-        .get("/v1/chats?selector%5Bname%5D=unread", &ws.token)
-        .await;
+    let unread = app.get("/v1/chats?selector%5Bname%5D=unread", &ws.token).await;
     assert_eq!(unread.body["cursor"]["total"], 0);
     // Reading again is fine and changes nothing.
-    app.put(&format!("/v1/chats/{chat}/read"), &ws.token)
-        .await
-        .assert_ok();
+    app.put(&format!("/v1/chats/{chat}/read"), &ws.token).await.assert_ok();
     let again = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
     assert_eq!(again.body["version"], after.body["version"]);
     app.stop().await;
@@ -247,9 +211,7 @@ async fn closing_and_reopening_a_chat(backend: Backend) {
     let ws = app.workspace("Acme").await;
     let (_, chat, _) = app.incoming(&ws, &contact("p", "Petro"), "hi").await;
     assert_eq!(
-        app.put(&format!("/v1/chats/{chat}/close"), &ws.token)
-            .await
-            .assert_ok(),
+        app.put(&format!("/v1/chats/{chat}/close"), &ws.token).await.assert_ok(),
         &json!({"state": true})
     );
     let closed = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
@@ -258,9 +220,7 @@ async fn closing_and_reopening_a_chat(backend: Backend) {
     assert!(closed.body["closedAt"].is_string());
 
     assert_eq!(
-        app.put(&format!("/v1/chats/{chat}/open"), &ws.token)
-            .await
-            .assert_ok(),
+        app.put(&format!("/v1/chats/{chat}/open"), &ws.token).await.assert_ok(),
         &json!({"state": true})
     );
     let open = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
@@ -275,9 +235,7 @@ async fn an_incoming_message_reopens_a_closed_chat(backend: Backend) {
     let ws = app.workspace("Acme").await;
     let person = contact("p", "Petro");
     let (_, chat, _) = app.incoming(&ws, &person, "hi").await;
-    app.put(&format!("/v1/chats/{chat}/close"), &ws.token)
-        .await
-        .assert_ok();
+    app.put(&format!("/v1/chats/{chat}/close"), &ws.token).await.assert_ok();
     let (_, same_chat, message) = app.incoming(&ws, &person, "one more thing").await;
     assert_eq!(same_chat, chat);
     let reopened = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
@@ -302,33 +260,18 @@ async fn forwarding_assigns_the_chat_and_keeps_the_history(backend: Backend) {
         .await;
     assert_eq!(forward.assert_ok(), &json!({"state": true}));
     let assigned = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
-    assert_eq!(
-        assigned.body["operator"],
-        json!({"id": taras, "name": "Taras"})
-    );
+    assert_eq!(assigned.body["operator"], json!({"id": taras, "name": "Taras"}));
 
     // Maria passes it on to herself, without a text.
-    app.post(
-        &format!("/v1/chats/{chat}/forward/{maria}"),
-        &maria_token,
-        json!({}),
-    )
-    .await
-    .assert_ok();
-    let history = app
-        .get(&format!("/v1/chats/{chat}/assignments"), &ws.token)
-        .await;
-    let rows = history.assert_ok()["collection"]
-        .as_array()
-        .unwrap()
-        .clone();
+    app.post(&format!("/v1/chats/{chat}/forward/{maria}"), &maria_token, json!({}))
+        .await
+        .assert_ok();
+    let history = app.get(&format!("/v1/chats/{chat}/assignments"), &ws.token).await;
+    let rows = history.assert_ok()["collection"].as_array().unwrap().clone();
     assert_eq!(history.body["cursor"]["total"], 2);
     assert_eq!(rows[0]["from"], Value::Null);
     assert_eq!(rows[0]["to"], json!({"id": taras, "name": "Taras"}));
-    assert_eq!(
-        rows[0]["by"],
-        json!({"id": ws.admin_id, "name": "Acme Admin"})
-    );
+    assert_eq!(rows[0]["by"], json!({"id": ws.admin_id, "name": "Acme Admin"}));
     assert_eq!(rows[0]["text"], "VIP, be nice");
     assert_eq!(rows[1]["from"], json!({"id": taras, "name": "Taras"}));
     assert_eq!(rows[1]["to"], json!({"id": maria, "name": "Maria"}));
@@ -358,9 +301,7 @@ async fn forwarding_assigns_the_chat_and_keeps_the_history(backend: Backend) {
     )
     .await
     .assert_error(409, "operator_inactive");
-    let unchanged = app
-        .get(&format!("/v1/chats/{chat}/assignments"), &ws.token)
-        .await;
+    let unchanged = app.get(&format!("/v1/chats/{chat}/assignments"), &ws.token).await;
     assert_eq!(unchanged.body["cursor"]["total"], 2);
     app.stop().await;
 }
@@ -398,13 +339,9 @@ async fn a_chat_shows_its_contact_operator_and_last_message(backend: Backend) {
     }
     assert!(body["version"].as_i64().unwrap() >= 1);
 
-    let contact_answer = app
-        .get(&format!("/v1/contacts/{contact_id}"), &ws.token)
-        .await;
+    let contact_answer = app.get(&format!("/v1/contacts/{contact_id}"), &ws.token).await;
     assert_eq!(contact_answer.assert_ok()["name"], "Petro Mostovyi");
-    let contact_chat = app
-        .get(&format!("/v1/contacts/{contact_id}/chat"), &ws.token)
-        .await;
+    let contact_chat = app.get(&format!("/v1/contacts/{contact_id}/chat"), &ws.token).await;
     assert_eq!(contact_chat.assert_ok()["id"], chat);
     app.stop().await;
 }

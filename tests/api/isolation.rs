@@ -15,37 +15,15 @@ async fn another_workspace_sees_not_found_everywhere_and_changes_nothing(backend
     let other = app.workspace("Other").await;
     let (taras, _) = app.operator(&acme, "Taras", "operator").await;
     let (other_op, _) = app.operator(&other, "Mallory", "operator").await;
-    let (contact_id, chat, _) = app
-        .incoming(&acme, &contact("p", "Petro"), "secret order 42")
-        .await;
+    let (contact_id, chat, _) = app.incoming(&acme, &contact("p", "Petro"), "secret order 42").await;
     let before = app.get(&format!("/v1/chats/{chat}"), &acme.token).await;
 
     let t = &other.token;
     let cases: Vec<(Method, String, Option<serde_json::Value>, &str)> = vec![
-        (
-            Method::GET,
-            format!("/v1/chats/{chat}"),
-            None,
-            "chat_not_found",
-        ),
-        (
-            Method::PUT,
-            format!("/v1/chats/{chat}/read"),
-            None,
-            "chat_not_found",
-        ),
-        (
-            Method::PUT,
-            format!("/v1/chats/{chat}/close"),
-            None,
-            "chat_not_found",
-        ),
-        (
-            Method::PUT,
-            format!("/v1/chats/{chat}/open"),
-            None,
-            "chat_not_found",
-        ),
+        (Method::GET, format!("/v1/chats/{chat}"), None, "chat_not_found"),
+        (Method::PUT, format!("/v1/chats/{chat}/read"), None, "chat_not_found"),
+        (Method::PUT, format!("/v1/chats/{chat}/close"), None, "chat_not_found"),
+        (Method::PUT, format!("/v1/chats/{chat}/open"), None, "chat_not_found"),
         (
             Method::POST,
             format!("/v1/chats/{chat}/forward/{other_op}"),
@@ -109,12 +87,7 @@ async fn another_workspace_sees_not_found_everywhere_and_changes_nothing(backend
     ];
     for (method, path, body, code) in cases {
         let answer = app.request(method.clone(), &path, Some(t), body).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            404,
-            "{method} {path}: {}",
-            answer.body
-        );
+        assert_eq!(answer.status.as_u16(), 404, "{method} {path}: {}", answer.body);
         assert_eq!(answer.body["error"]["code"], code, "{method} {path}");
     }
     // Forwarding one's own chat to a foreign operator names the operator as missing.
@@ -147,9 +120,7 @@ async fn another_workspace_sees_not_found_everywhere_and_changes_nothing(backend
 
     let after = app.get(&format!("/v1/chats/{chat}"), &acme.token).await;
     assert_eq!(after.body, before.body, "the foreign calls changed nothing");
-    let messages = app
-        .get(&format!("/v1/chats/{chat}/messages"), &acme.token)
-        .await;
+    let messages = app.get(&format!("/v1/chats/{chat}/messages"), &acme.token).await;
     assert_eq!(messages.body["cursor"]["total"], 1);
     let acme_ops = app.get("/v1/operators", &acme.token).await;
     assert!(

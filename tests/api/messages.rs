@@ -27,10 +27,7 @@ async fn messages_come_newest_first_page_by_page(backend: Backend) {
     }
     ids.reverse();
     let first = app
-        .get(
-            &format!("/v1/chats/{chat}/messages?limitation=3"),
-            &ws.token,
-        )
+        .get(&format!("/v1/chats/{chat}/messages?limitation=3"), &ws.token)
         .await;
     let body = first.assert_ok();
     assert_eq!(
@@ -56,10 +53,7 @@ async fn messages_come_newest_first_page_by_page(backend: Backend) {
     assert_eq!(m["sender"]["name"], "Petro");
     assert_eq!(m["status"], "delivered");
     let third = app
-        .get(
-            &format!("/v1/chats/{chat}/messages?limitation=3&page=3"),
-            &ws.token,
-        )
+        .get(&format!("/v1/chats/{chat}/messages?limitation=3&page=3"), &ws.token)
         .await;
     let got: Vec<i64> = third.body["collection"]
         .as_array()
@@ -104,9 +98,7 @@ async fn an_operator_send_is_pending_for_the_channel_and_moves_the_chat(backend:
         "an answer does not read the contact's messages"
     );
     assert!(after.body["version"].as_i64() > before.body["version"].as_i64());
-    let page = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     assert_eq!(page.body["collection"][0]["id"], m["id"]);
     assert_eq!(page.body["cursor"]["total"], 2);
     app.stop().await;
@@ -144,9 +136,7 @@ async fn sending_to_a_contact_writes_into_the_contacts_chat(backend: Backend) {
     assert_eq!(sent.status.as_u16(), 201, "{}", sent.body);
     assert_eq!(sent.body["chatId"], chat);
     assert_eq!(sent.body["content"]["text"], "On it!");
-    let page = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     assert_eq!(page.body["collection"][0]["id"], sent.body["id"]);
     app.stop().await;
 }
@@ -170,13 +160,8 @@ async fn a_retried_send_with_the_same_key_answers_the_first_message(backend: Bac
     assert_eq!(retry.body["id"], first.body["id"]);
     let other = app.raw(send("something else")).await;
     other.assert_error(409, "idempotency_key_reused");
-    let page = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
-    assert_eq!(
-        page.body["cursor"]["total"], 2,
-        "one incoming and one sent message"
-    );
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
+    assert_eq!(page.body["cursor"]["total"], 2, "one incoming and one sent message");
     app.stop().await;
 }
 
@@ -201,9 +186,7 @@ async fn concurrent_sends_with_one_key_create_one_message(backend: Backend) {
             .iter()
             .all(|a| a.status.is_success() && a.body["id"] == answers[0].body["id"])
     );
-    let page = app
-        .get(&format!("/v1/chats/{chat}/messages"), &ws.token)
-        .await;
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
     assert_eq!(page.body["cursor"]["total"], 2);
     app.stop().await;
 }

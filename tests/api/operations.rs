@@ -5,20 +5,13 @@ use serde_json::Value;
 use crate::on_both_databases;
 use crate::support::{Backend, spawn_app};
 
-on_both_databases!(
-    health_endpoints_answer,
-    the_spec_documents_every_operation_and_status
-);
+on_both_databases!(health_endpoints_answer, the_spec_documents_every_operation_and_status);
 
 async fn health_endpoints_answer(backend: Backend) {
     let app = spawn_app(backend).await;
-    let live = app
-        .request(reqwest::Method::GET, "/health/live", None, None)
-        .await;
+    let live = app.request(reqwest::Method::GET, "/health/live", None, None).await;
     assert_eq!(live.assert_ok()["status"], "ok");
-    let ready = app
-        .request(reqwest::Method::GET, "/health/ready", None, None)
-        .await;
+    let ready = app.request(reqwest::Method::GET, "/health/ready", None, None).await;
     assert_eq!(ready.assert_ok()["status"], "ok");
     // The caller's request id is kept and echoed.
     let answer = app
@@ -34,9 +27,7 @@ async fn health_endpoints_answer(backend: Backend) {
 
 async fn the_spec_documents_every_operation_and_status(backend: Backend) {
     let app = spawn_app(backend).await;
-    let spec = app
-        .request(reqwest::Method::GET, "/openapi.json", None, None)
-        .await;
+    let spec = app.request(reqwest::Method::GET, "/openapi.json", None, None).await;
     let spec = spec.assert_ok();
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3."),
@@ -64,18 +55,12 @@ async fn the_spec_documents_every_operation_and_status(backend: Backend) {
             let id = op["operationId"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
-            assert!(
-                operation_ids.insert(id.to_owned()),
-                "operationId {id} is unique"
-            );
+            assert!(operation_ids.insert(id.to_owned()), "operationId {id} is unique");
             assert!(
                 op["summary"].as_str().is_some_and(|s| !s.is_empty()),
                 "{id} has a summary"
             );
-            assert!(
-                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
-                "{id} has a tag"
-            );
+            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{id} has a tag");
             if path.starts_with("/v1/") {
                 let responses = op["responses"].as_object().unwrap();
                 for status in ["400", "401", "404", "500"] {
@@ -115,12 +100,7 @@ async fn the_spec_documents_every_operation_and_status(backend: Backend) {
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["OperatorAuth"]["scheme"], "bearer");
 
-    let yaml = app
-        .client
-        .get(app.url("/openapi.yaml"))
-        .send()
-        .await
-        .unwrap();
+    let yaml = app.client.get(app.url("/openapi.yaml")).send().await.unwrap();
     assert!(yaml.status().is_success());
     assert!(yaml.text().await.unwrap().contains("listChats"));
     let docs = app.client.get(app.url("/docs")).send().await.unwrap();

@@ -30,9 +30,7 @@ async fn operators_are_listed_with_a_cursor(backend: Backend) {
     assert_eq!(body["collection"][1]["name"], "Taras");
     assert_eq!(body["collection"][1]["role"], "operator");
     assert_eq!(body["collection"][1]["active"], true);
-    let second = app
-        .get("/v1/operators?limitation=2&page=2", &ws.token)
-        .await;
+    let second = app.get("/v1/operators?limitation=2&page=2", &ws.token).await;
     assert_eq!(second.body["collection"][0]["name"], "Maria");
     app.stop().await;
 }
@@ -100,9 +98,7 @@ async fn a_taken_email_is_a_conflict(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
     let body = json!({"name": "Taras", "email": "taras@acme.test", "role": "operator"});
-    app.post("/v1/operators", &ws.token, body.clone())
-        .await
-        .assert_ok();
+    app.post("/v1/operators", &ws.token, body.clone()).await.assert_ok();
     let again = app
         .post(
             "/v1/operators",
@@ -113,9 +109,7 @@ async fn a_taken_email_is_a_conflict(backend: Backend) {
     again.assert_error(409, "email_taken");
     // The same e-mail in another workspace is another person.
     let other = app.workspace("Other").await;
-    app.post("/v1/operators", &other.token, body)
-        .await
-        .assert_ok();
+    app.post("/v1/operators", &other.token, body).await.assert_ok();
     app.stop().await;
 }
 
@@ -159,17 +153,10 @@ async fn deactivating_an_operator_or_revoking_a_token_locks_it_out(backend: Back
     );
     app.get("/v1/chats", &token).await.assert_ok();
     let revoked = app
-        .request(
-            Method::DELETE,
-            &format!("/v1/tokens/{token_id}"),
-            Some(&ws.token),
-            None,
-        )
+        .request(Method::DELETE, &format!("/v1/tokens/{token_id}"), Some(&ws.token), None)
         .await;
     assert_eq!(revoked.assert_ok(), &json!({"state": true}));
-    app.get("/v1/chats", &token)
-        .await
-        .assert_error(401, "unauthorized");
+    app.get("/v1/chats", &token).await.assert_error(401, "unauthorized");
     app.get("/v1/chats", &taras_token).await.assert_ok();
     // An admin cannot lock themselves out.
     app.request(

@@ -45,9 +45,7 @@ macro_rules! on_both_databases {
 }
 
 pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -162,29 +160,16 @@ impl Answer {
     /// Asserts the answer is our error body with this status and code.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert_eq!(
-            self.body["error"]["code"], code,
-            "unexpected error body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "unexpected error body: {}", self.body);
         assert!(
-            self.body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
             "error without a message: {}",
             self.body
         );
         let request_id = self.body["error"]["requestId"].as_str().expect("requestId");
         assert_eq!(
-            self.headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok()),
+            self.headers.get("x-request-id").and_then(|v| v.to_str().ok()),
             Some(request_id),
             "the body's requestId is the X-Request-Id header"
         );
@@ -207,13 +192,7 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -233,8 +212,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.request(Method::POST, path, Some(token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(token), Some(body)).await
     }
 
     /// A raw request, for bodies and headers the typed helpers would not send.
@@ -281,23 +259,12 @@ impl TestApp {
                 json!({"label": "test"}),
             )
             .await;
-        (
-            id,
-            token.assert_ok()["token"]
-                .as_str()
-                .expect("token")
-                .to_owned(),
-        )
+        (id, token.assert_ok()["token"].as_str().expect("token").to_owned())
     }
 
     /// A message from a contact (created on first use) into the contact's chat, as a
     /// channel brings it in. Answers `(contact_id, chat_id, message_id)`.
-    pub async fn incoming(
-        &self,
-        ws: &Workspace,
-        contact: &ContactProfile,
-        text: &str,
-    ) -> (i64, i64, i64) {
+    pub async fn incoming(&self, ws: &Workspace, contact: &ContactProfile, text: &str) -> (i64, i64, i64) {
         let channel = entity::channel::Entity::find_by_id(ws.channel_id)
             .one(&self.db)
             .await
@@ -326,16 +293,11 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server stopped cleanly");
+            server.await.expect("server task").expect("server stopped cleanly");
         }
         self.db.close_by_ref().await.ok();
         if self.database_url.starts_with("postgres") {
-            let admin = Database::connect(postgres_url().expect("url"))
-                .await
-                .expect("connect");
+            let admin = Database::connect(postgres_url().expect("url")).await.expect("connect");
             let name = self
                 .database_url
                 .rsplit('/')
@@ -357,11 +319,7 @@ async fn into_answer(response: reqwest::Response) -> Answer {
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body");
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer { status, headers, body }
 }
 
 /// A contact profile with the given name and derived username, phone and e-mail.

@@ -14,12 +14,9 @@ use crate::AppState;
 pub struct OperatorAuth(pub Caller);
 
 async fn resolve_operator(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let state = req.data::<AppState>().ok_or_else(|| {
-        poem::Error::from_string(
-            "no app state",
-            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
-        )
-    })?;
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from_string("no app state", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
     domain::auth::authenticate_operator(&state.db, &bearer.token)
         .await
         .map_err(|err| {

@@ -12,8 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
 use crate::wire::{
-    AssignmentList, Chat, ChatList, ChatState, Contact, ContentType, Message, MessageList,
-    SelectorName, StateResponse,
+    AssignmentList, Chat, ChatList, ChatState, Contact, ContentType, Message, MessageList, SelectorName, StateResponse,
 };
 use crate::{ApiTags, AppState};
 
@@ -80,12 +79,7 @@ impl ChatsApi {
     /// `selector[name]=unread` for chats waiting for an answer, `private` with
     /// `selector[operatorId]` for one operator's chats. `term` matches the contact's
     /// name, username, phone and e-mail and the chat's message texts, ignoring case.
-    #[oai(
-        path = "/chats",
-        method = "get",
-        operation_id = "listChats",
-        tag = "ApiTags::Chats"
-    )]
+    #[oai(path = "/chats", method = "get", operation_id = "listChats", tag = "ApiTags::Chats")]
     #[allow(clippy::too_many_arguments)]
     async fn list_chats(
         &self,
@@ -130,15 +124,9 @@ impl ChatsApi {
         operation_id = "getChat",
         tag = "ApiTags::Chats"
     )]
-    async fn get_chat(
-        &self,
-        auth: OperatorAuth,
-        #[oai(name = "chatId")] chat_id: Path<i64>,
-    ) -> Result<Json<Chat>> {
+    async fn get_chat(&self, auth: OperatorAuth, #[oai(name = "chatId")] chat_id: Path<i64>) -> Result<Json<Chat>> {
         Ok(Json(
-            domain::chats::get(&self.state.db, &auth.0, chat_id.0)
-                .await?
-                .into(),
+            domain::chats::get(&self.state.db, &auth.0, chat_id.0).await?.into(),
         ))
     }
 
@@ -175,13 +163,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
     ) -> Result<Json<StateResponse>> {
-        domain::chats::set_state(
-            &self.state.db,
-            &auth.0,
-            chat_id.0,
-            domain::chats::ChatState::Closed,
-        )
-        .await?;
+        domain::chats::set_state(&self.state.db, &auth.0, chat_id.0, domain::chats::ChatState::Closed).await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -199,13 +181,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
     ) -> Result<Json<StateResponse>> {
-        domain::chats::set_state(
-            &self.state.db,
-            &auth.0,
-            chat_id.0,
-            domain::chats::ChatState::Open,
-        )
-        .await?;
+        domain::chats::set_state(&self.state.db, &auth.0, chat_id.0, domain::chats::ChatState::Open).await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -252,8 +228,7 @@ impl ChatsApi {
         limitation: Query<Option<i64>>,
     ) -> Result<Json<AssignmentList>> {
         let page = PageRequest::parse(page.0, limitation.0)?;
-        let (cursor, rows) =
-            domain::chats::assignments(&self.state.db, &auth.0, chat_id.0, page).await?;
+        let (cursor, rows) = domain::chats::assignments(&self.state.db, &auth.0, chat_id.0, page).await?;
         Ok(Json(AssignmentList {
             cursor: cursor.into(),
             collection: rows.into_iter().map(Into::into).collect(),
@@ -281,8 +256,7 @@ impl ChatsApi {
         limitation: Query<Option<i64>>,
     ) -> Result<Json<MessageList>> {
         let page = PageRequest::parse(page.0, limitation.0)?;
-        let (cursor, rows) =
-            domain::messages::list(&self.state.db, &auth.0, chat_id.0, page).await?;
+        let (cursor, rows) = domain::messages::list(&self.state.db, &auth.0, chat_id.0, page).await?;
         Ok(Json(MessageList {
             cursor: cursor.into(),
             collection: rows.into_iter().map(Message::new).collect(),
@@ -315,8 +289,7 @@ impl ChatsApi {
             internal: body.0.internal,
             idempotency_key: parse_idempotency_key(idempotency_key.0.as_deref())?,
         };
-        let (view, sent) =
-            domain::messages::send(&self.state.db, &auth.0, chat_id.0, &message).await?;
+        let (view, sent) = domain::messages::send(&self.state.db, &auth.0, chat_id.0, &message).await?;
         Ok(send_response(view, sent))
     }
 
@@ -344,9 +317,7 @@ impl ChatsApi {
             internal: false,
             idempotency_key: parse_idempotency_key(idempotency_key.0.as_deref())?,
         };
-        let (view, sent) =
-            domain::messages::send_to_contact(&self.state.db, &auth.0, contact_id.0, &message)
-                .await?;
+        let (view, sent) = domain::messages::send_to_contact(&self.state.db, &auth.0, contact_id.0, &message).await?;
         Ok(send_response(view, sent))
     }
 
@@ -364,8 +335,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "contactId")] contact_id: Path<i64>,
     ) -> Result<Json<Contact>> {
-        let (contact, channel) =
-            domain::contacts::get(&self.state.db, &auth.0, contact_id.0).await?;
+        let (contact, channel) = domain::contacts::get(&self.state.db, &auth.0, contact_id.0).await?;
         Ok(Json(Contact::new(&contact, &channel)))
     }
 

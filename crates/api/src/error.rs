@@ -135,8 +135,7 @@ pub fn framework_error_response(err: poem::Error) -> Response {
 
 fn classify(err: &poem::Error) -> (ErrorCode, String) {
     use poem_openapi::error::{
-        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError,
-        ParseRequestPayloadError,
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
     };
     if let Some(e) = err.downcast_ref::<Error>() {
         log(e);
@@ -155,16 +154,10 @@ fn classify(err: &poem::Error) -> (ErrorCode, String) {
         );
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-        return (
-            payload_code(&e.reason),
-            format!("request body: {}", e.reason),
-        );
+        return (payload_code(&e.reason), format!("request body: {}", e.reason));
     }
     if let Some(e) = err.downcast_ref::<ContentTypeError>() {
-        return (
-            ErrorCode::UnsupportedMediaType,
-            format!("{e}; send application/json"),
-        );
+        return (ErrorCode::UnsupportedMediaType, format!("{e}; send application/json"));
     }
     if err.is::<AuthorizationError>() {
         return (
@@ -173,20 +166,14 @@ fn classify(err: &poem::Error) -> (ErrorCode, String) {
         );
     }
     match err.status() {
-        StatusCode::NOT_FOUND => (
-            ErrorCode::RouteNotFound,
-            "no route matches this path".into(),
-        ),
+        StatusCode::NOT_FOUND => (ErrorCode::RouteNotFound, "no route matches this path".into()),
         StatusCode::METHOD_NOT_ALLOWED => (
             ErrorCode::MethodNotAllowed,
             "this path does not take this method".into(),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
             ErrorCode::PayloadTooLarge,
-            format!(
-                "the body is larger than {} bytes",
-                domain::limits::MAX_BODY_BYTES
-            ),
+            format!("the body is larger than {} bytes", domain::limits::MAX_BODY_BYTES),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, err.to_string()),
         StatusCode::BAD_REQUEST => (ErrorCode::InvalidParameter, err.to_string()),
@@ -241,9 +228,7 @@ mod tests {
     #[test]
     fn validator_failures_map_to_their_field_codes() {
         assert_eq!(
-            payload_code(
-                r#"failed to parse "SendMessage": field `text` verification failed. maxLength(20000)"#
-            ),
+            payload_code(r#"failed to parse "SendMessage": field `text` verification failed. maxLength(20000)"#),
             ErrorCode::TextTooLong
         );
         assert_eq!(
@@ -254,9 +239,7 @@ mod tests {
 
     #[test]
     fn json_syntax_errors_are_malformed_json() {
-        let syntax = serde_json::from_str::<serde_json::Value>("{")
-            .unwrap_err()
-            .to_string();
+        let syntax = serde_json::from_str::<serde_json::Value>("{").unwrap_err().to_string();
         assert_eq!(payload_code(&syntax), ErrorCode::MalformedJson);
     }
 }

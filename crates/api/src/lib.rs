@@ -41,25 +41,12 @@ Authenticate with `Authorization: Bearer <token>`. Every error answers \
 
 pub fn openapi(
     state: &AppState,
-) -> OpenApiService<
-    (
-        chats::ChatsApi,
-        operators::OperatorsApi,
-        operations::OperationsApi,
-    ),
-    (),
-> {
+) -> OpenApiService<(chats::ChatsApi, operators::OperatorsApi, operations::OperationsApi), ()> {
     OpenApiService::new(
         (
-            chats::ChatsApi {
-                state: state.clone(),
-            },
-            operators::OperatorsApi {
-                state: state.clone(),
-            },
-            operations::OperationsApi {
-                state: state.clone(),
-            },
+            chats::ChatsApi { state: state.clone() },
+            operators::OperatorsApi { state: state.clone() },
+            operations::OperationsApi { state: state.clone() },
         ),
         "Switchboard",
         env!("CARGO_PKG_VERSION"),

@@ -37,9 +37,7 @@ impl OperationsApi {
         tag = "ApiTags::Operations"
     )]
     async fn live(&self) -> Json<Health> {
-        Json(Health {
-            status: "ok".into(),
-        })
+        Json(Health { status: "ok".into() })
     }
 
     /// Readiness
@@ -53,9 +51,7 @@ impl OperationsApi {
     )]
     async fn ready(&self) -> ReadyResponse {
         if domain::db::ping(&self.state.db).await {
-            ReadyResponse::Ready(Json(Health {
-                status: "ok".into(),
-            }))
+            ReadyResponse::Ready(Json(Health { status: "ok".into() }))
         } else {
             ReadyResponse::NotReady(Json(Health {
                 status: "unavailable".into(),

@@ -121,11 +121,7 @@ impl OperatorsApi {
         operation_id = "createOperator",
         tag = "ApiTags::Operators"
     )]
-    async fn create_operator(
-        &self,
-        auth: OperatorAuth,
-        body: Json<CreateOperator>,
-    ) -> Result<CreatedOperator> {
+    async fn create_operator(&self, auth: OperatorAuth, body: Json<CreateOperator>) -> Result<CreatedOperator> {
         let new = NewOperator {
             name: body.0.name,
             email: body.0.email,
@@ -148,9 +144,7 @@ impl OperatorsApi {
         #[oai(name = "operatorId")] operator_id: Path<i64>,
         body: Json<UpdateOperator>,
     ) -> Result<Json<Operator>> {
-        let updated =
-            domain::operators::set_active(&self.state.db, &auth.0, operator_id.0, body.0.active)
-                .await?;
+        let updated = domain::operators::set_active(&self.state.db, &auth.0, operator_id.0, body.0.active).await?;
         Ok(Json(updated.into()))
     }
 
@@ -169,9 +163,7 @@ impl OperatorsApi {
         #[oai(name = "operatorId")] operator_id: Path<i64>,
         body: Json<CreateToken>,
     ) -> Result<CreatedToken> {
-        let issued =
-            domain::operators::issue_token(&self.state.db, &auth.0, operator_id.0, &body.0.label)
-                .await?;
+        let issued = domain::operators::issue_token(&self.state.db, &auth.0, operator_id.0, &body.0.label).await?;
         Ok(CreatedToken::Created(Json(IssuedToken {
             id: issued.id,
             token: issued.token,

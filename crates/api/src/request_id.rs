@@ -32,11 +32,8 @@ pub struct EdgeEndpoint<E> {
 
 fn incoming_id(req: &Request) -> Option<String> {
     let id = req.headers().get("x-request-id")?.to_str().ok()?;
-    let sane = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let sane =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     sane.then(|| id.to_owned())
 }
 
@@ -58,17 +55,9 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
             };
             let status = response.status().as_u16();
             if status >= 500 {
-                tracing::warn!(
-                    status,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "answered"
-                );
+                tracing::warn!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
             } else {
-                tracing::info!(
-                    status,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "answered"
-                );
+                tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
             }
             if let Ok(value) = id.parse() {
                 response.headers_mut().insert("x-request-id", value);
@@ -96,12 +85,7 @@ async fn cap_body(req: &mut Request) -> std::result::Result<(), Response> {
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    if declared == Some(0)
-        || matches!(
-            *req.method(),
-            poem::http::Method::GET | poem::http::Method::HEAD
-        )
-    {
+    if declared == Some(0) || matches!(*req.method(), poem::http::Method::GET | poem::http::Method::HEAD) {
         return Ok(());
     }
     match req.take_body().into_bytes_limit(limit).await {

@@ -4,9 +4,7 @@
 use chrono::{Duration, Utc};
 use entity::{api_token, operator};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -68,10 +66,7 @@ pub fn generate_token(prefix: &str) -> String {
 const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 
 fn unauthorized() -> Error {
-    Error::new(
-        ErrorCode::Unauthorized,
-        "a valid operator bearer token is required",
-    )
+    Error::new(ErrorCode::Unauthorized, "a valid operator bearer token is required")
 }
 
 /// Resolves an operator token into its caller; revoked tokens, channel tokens and
@@ -89,13 +84,10 @@ pub async fn authenticate_operator(db: &DatabaseConnection, token: &str) -> Resu
     if !op.active || op.workspace_id != token_row.workspace_id {
         return Err(unauthorized());
     }
-    let role = Role::parse(&op.role)
-        .ok_or_else(|| Error::internal(format!("operator {} has role {:?}", op.id, op.role)))?;
+    let role =
+        Role::parse(&op.role).ok_or_else(|| Error::internal(format!("operator {} has role {:?}", op.id, op.role)))?;
     let now = Utc::now();
-    if token_row
-        .last_used_at
-        .is_none_or(|at| now - at > LAST_USED_RESOLUTION)
-    {
+    if token_row.last_used_at.is_none_or(|at| now - at > LAST_USED_RESOLUTION) {
         let mut active: api_token::ActiveModel = token_row.clone().into();
         active.last_used_at = Set(Some(now));
         active.update(db).await?;

@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::{assignment, channel, chat, contact, message, operator};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use crate::auth::Caller;
@@ -129,8 +128,7 @@ pub async fn list(
 /// e-mail, and over the chat's message texts.
 fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
     let pattern = term.like_pattern();
-    let like =
-        |col: Expr| Expr::expr(Func::lower(col)).like(LikeExpr::new(pattern.clone()).escape('\\'));
+    let like = |col: Expr| Expr::expr(Func::lower(col)).like(LikeExpr::new(pattern.clone()).escape('\\'));
     let contacts = Query::select()
         .column(contact::Column::Id)
         .from(contact::Entity)
@@ -138,10 +136,7 @@ fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
         .cond_where(
             Condition::any()
                 .add(like(Expr::col((contact::Entity, contact::Column::Name))))
-                .add(like(Expr::col((
-                    contact::Entity,
-                    contact::Column::Username,
-                ))))
+                .add(like(Expr::col((contact::Entity, contact::Column::Username))))
                 .add(like(Expr::col((contact::Entity, contact::Column::Phone))))
                 .add(like(Expr::col((contact::Entity, contact::Column::Email)))),
         )
@@ -149,10 +144,7 @@ fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
     let messages = Query::select()
         .expr(Expr::val(1))
         .from(message::Entity)
-        .and_where(
-            Expr::col((message::Entity, message::Column::ChatId))
-                .equals((chat::Entity, chat::Column::Id)),
-        )
+        .and_where(Expr::col((message::Entity, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
         .and_where(like(Expr::col((message::Entity, message::Column::Text))))
         .to_owned();
     Condition::any()
@@ -161,10 +153,7 @@ fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
 }
 
 /// Loads contacts, channels, assignees and last messages of `chats` in four queries.
-pub async fn load_views<C: ConnectionTrait>(
-    db: &C,
-    chats: Vec<chat::Model>,
-) -> Result<Vec<ChatView>> {
+pub async fn load_views<C: ConnectionTrait>(db: &C, chats: Vec<chat::Model>) -> Result<Vec<ChatView>> {
     if chats.is_empty() {
         return Ok(Vec::new());
     }
@@ -203,9 +192,7 @@ pub async fn load_views<C: ConnectionTrait>(
                 .ok_or_else(|| Error::internal(format!("contact {} has no channel", contact.id)))?;
             Ok(ChatView {
                 operator: chat.operator_id.and_then(|id| operators.get(&id).cloned()),
-                last_message: chat
-                    .last_message_id
-                    .and_then(|id| last_messages.remove(&id)),
+                last_message: chat.last_message_id.and_then(|id| last_messages.remove(&id)),
                 chat,
                 contact,
                 channel,
@@ -233,11 +220,7 @@ pub async fn operators_by_id<C: ConnectionTrait>(
 
 /// The chat with this id in the caller's workspace; another workspace's chat is
 /// "not found", never "forbidden".
-pub async fn find_chat<C: ConnectionTrait>(
-    db: &C,
-    caller: &Caller,
-    chat_id: i64,
-) -> Result<chat::Model> {
+pub async fn find_chat<C: ConnectionTrait>(db: &C, caller: &Caller, chat_id: i64) -> Result<chat::Model> {
     chat::Entity::find_by_id(chat_id)
         .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
         .one(db)
@@ -245,11 +228,7 @@ pub async fn find_chat<C: ConnectionTrait>(
         .ok_or_else(|| Error::chat_not_found(chat_id))
 }
 
-pub async fn find_operator<C: ConnectionTrait>(
-    db: &C,
-    caller: &Caller,
-    operator_id: i64,
-) -> Result<operator::Model> {
+pub async fn find_operator<C: ConnectionTrait>(db: &C, caller: &Caller, operator_id: i64) -> Result<operator::Model> {
     operator::Entity::find_by_id(operator_id)
         .filter(operator::Column::WorkspaceId.eq(caller.workspace_id))
         .one(db)
@@ -304,12 +283,7 @@ pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Res
 
 /// Sets the chat's state; closing or opening a chat that already is so changes nothing.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn set_state(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    chat_id: i64,
-    state: ChatState,
-) -> Result<()> {
+pub async fn set_state(db: &DatabaseConnection, caller: &Caller, chat_id: i64, state: ChatState) -> Result<()> {
     let txn = begin_write(db).await?;
     let chat = find_chat(&txn, caller, chat_id).await?;
     if chat.state != state.as_str() {
@@ -381,22 +355,14 @@ pub async fn assignments(
         .await?;
     let operator_ids: Vec<i64> = rows
         .iter()
-        .flat_map(|a| {
-            [
-                a.from_operator_id,
-                Some(a.to_operator_id),
-                Some(a.by_operator_id),
-            ]
-        })
+        .flat_map(|a| [a.from_operator_id, Some(a.to_operator_id), Some(a.by_operator_id)])
         .flatten()
         .collect();
     let operators = operators_by_id(db, operator_ids).await?;
     let views = rows
         .into_iter()
         .map(|assignment| AssignmentView {
-            from: assignment
-                .from_operator_id
-                .and_then(|id| operators.get(&id).cloned()),
+            from: assignment.from_operator_id.and_then(|id| operators.get(&id).cloned()),
             to: operators.get(&assignment.to_operator_id).cloned(),
             by: operators.get(&assignment.by_operator_id).cloned(),
             assignment,

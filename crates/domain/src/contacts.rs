@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::{channel, contact};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 
 use crate::auth::Caller;
@@ -22,11 +21,7 @@ pub struct ContactProfile {
     pub email: Option<String>,
 }
 
-pub async fn find_contact<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: i64,
-    contact_id: i64,
-) -> Result<contact::Model> {
+pub async fn find_contact<C: ConnectionTrait>(db: &C, workspace_id: i64, contact_id: i64) -> Result<contact::Model> {
     contact::Entity::find_by_id(contact_id)
         .filter(contact::Column::WorkspaceId.eq(workspace_id))
         .one(db)

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// The default database: a SQLite file in the working directory.
@@ -16,9 +16,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://switchboard.db?mode=rwc";
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         let url = if url.contains('?') || url.contains(":memory:") {
             url.to_owned()

@@ -5,8 +5,7 @@
 use chrono::{Duration, Utc};
 use entity::{chat, operator, workspace};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use crate::auth::Role;
@@ -27,8 +26,7 @@ const OPERATORS: [(&str, &str, Role); 3] = [
 ];
 
 const FIRST: [&str; 12] = [
-    "Anna", "Bohdan", "Chris", "Daria", "Emil", "Fedir", "Galyna", "Ivan", "Julia", "Kyrylo",
-    "Lesia", "Marko",
+    "Anna", "Bohdan", "Chris", "Daria", "Emil", "Fedir", "Galyna", "Ivan", "Julia", "Kyrylo", "Lesia", "Marko",
 ];
 const LAST: [&str; 3] = ["Kovalenko", "Shevchenko", "Melnyk"];
 const TEXTS: [&str; 8] = [
@@ -98,13 +96,7 @@ async fn create(db: &DatabaseConnection) -> Result<i64> {
             name: format!("{first} {last}"),
             username: Some(format!("{}_{}", first.to_lowercase(), i)),
             phone: Some(format!("+38050{:07}", 1_000_000 + i * 7919)),
-            email: (i % 3 == 0).then(|| {
-                format!(
-                    "{}.{}@example.com",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                )
-            }),
+            email: (i % 3 == 0).then(|| format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase())),
         };
         let started = now - Duration::minutes((36 - i as i64) * 45);
         let contact = upsert(&txn, &channel, &profile, started).await?;
@@ -132,10 +124,7 @@ async fn create(db: &DatabaseConnection) -> Result<i64> {
             active.unread_count = Set(0);
             let chat_id = active.id.clone().unwrap();
             entity::message::Entity::update_many()
-                .col_expr(
-                    entity::message::Column::Status,
-                    sea_orm::sea_query::Expr::value("read"),
-                )
+                .col_expr(entity::message::Column::Status, sea_orm::sea_query::Expr::value("read"))
                 .filter(entity::message::Column::ChatId.eq(chat_id))
                 .exec(&txn)
                 .await?;

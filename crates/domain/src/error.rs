@@ -125,17 +125,11 @@ impl Error {
     }
 
     pub fn operator_not_found(id: i64) -> Self {
-        Error::new(
-            ErrorCode::OperatorNotFound,
-            format!("operator {id} was not found"),
-        )
+        Error::new(ErrorCode::OperatorNotFound, format!("operator {id} was not found"))
     }
 
     pub fn contact_not_found(id: i64) -> Self {
-        Error::new(
-            ErrorCode::ContactNotFound,
-            format!("contact {id} was not found"),
-        )
+        Error::new(ErrorCode::ContactNotFound, format!("contact {id} was not found"))
     }
 
     pub fn forbidden(what: &str) -> Self {
@@ -151,9 +145,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -178,11 +170,7 @@ mod tests {
                 s.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{s} is not snake_case"
             );
-            assert!(
-                (400..600).contains(&code.status()),
-                "{s} has status {}",
-                code.status()
-            );
+            assert!((400..600).contains(&code.status()), "{s} has status {}", code.status());
         }
     }
 }

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use entity::{chat, contact, message, operator};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 use sha2::{Digest, Sha256};
 
@@ -47,12 +47,10 @@ pub enum Sent {
 pub fn parse_idempotency_key(key: Option<&str>) -> Result<Option<String>> {
     match key {
         None => Ok(None),
-        Some(key) if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS => {
-            Err(Error::new(
-                ErrorCode::InvalidIdempotencyKey,
-                format!("Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
-            ))
-        }
+        Some(key) if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS => Err(Error::new(
+            ErrorCode::InvalidIdempotencyKey,
+            format!("Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+        )),
         Some(key) => Ok(Some(key.to_owned())),
     }
 }
@@ -114,10 +112,7 @@ pub async fn views<C: ConnectionTrait>(
 
 fn request_hash(caller: &Caller, chat_id: i64, message: &OutgoingMessage) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(format!(
-        "{}\n{}\n{}\n",
-        caller.operator_id, chat_id, message.internal
-    ));
+    hasher.update(format!("{}\n{}\n{}\n", caller.operator_id, chat_id, message.internal));
     hasher.update(message.text.as_str().as_bytes());
     hex::encode(hasher.finalize())
 }
@@ -180,12 +175,7 @@ async fn send_in(
         sender_type: Set("operator".into()),
         sender_operator_id: Set(Some(caller.operator_id)),
         // A note is never sent anywhere, so it is delivered as soon as it is written.
-        status: Set(if message.internal {
-            "delivered"
-        } else {
-            "pending"
-        }
-        .into()),
+        status: Set(if message.internal { "delivered" } else { "pending" }.into()),
         idempotency_key: Set(message.idempotency_key.clone()),
         request_hash: Set(message.idempotency_key.as_ref().map(|_| hash.clone())),
         external_id: Set(None),
@@ -212,9 +202,7 @@ async fn send_in(
         Err(err) => return Err(err.into()),
     };
     record_on_chat(&txn, chat.clone(), &inserted, 0).await?;
-    let sender = operator::Entity::find_by_id(caller.operator_id)
-        .one(&txn)
-        .await?;
+    let sender = operator::Entity::find_by_id(caller.operator_id).one(&txn).await?;
     txn.commit().await?;
     Ok((
         MessageView {
@@ -226,11 +214,7 @@ async fn send_in(
     ))
 }
 
-async fn find_by_key<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: i64,
-    key: &str,
-) -> Result<Option<message::Model>> {
+async fn find_by_key<C: ConnectionTrait>(db: &C, workspace_id: i64, key: &str) -> Result<Option<message::Model>> {
     Ok(message::Entity::find()
         .filter(message::Column::WorkspaceId.eq(workspace_id))
         .filter(message::Column::IdempotencyKey.eq(key))
@@ -238,11 +222,7 @@ async fn find_by_key<C: ConnectionTrait>(
         .await?)
 }
 
-async fn replay(
-    db: &DatabaseConnection,
-    existing: message::Model,
-    hash: &str,
-) -> Result<(MessageView, Sent)> {
+async fn replay(db: &DatabaseConnection, existing: message::Model, hash: &str) -> Result<(MessageView, Sent)> {
     if existing.request_hash.as_deref() != Some(hash) {
         return Err(Error::new(
             ErrorCode::IdempotencyKeyReused,

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use entity::{api_token, operator};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 
 use crate::auth::{Caller, Role, generate_token, hash_token};
@@ -37,8 +37,7 @@ pub async fn list(
     caller: &Caller,
     page: PageRequest,
 ) -> Result<(Cursor, Vec<operator::Model>)> {
-    let query =
-        operator::Entity::find().filter(operator::Column::WorkspaceId.eq(caller.workspace_id));
+    let query = operator::Entity::find().filter(operator::Column::WorkspaceId.eq(caller.workspace_id));
     let total = count_capped(db, query.clone().into_query()).await?;
     let rows = query
         .order_by_asc(operator::Column::Id)
@@ -50,30 +49,18 @@ pub async fn list(
 }
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn get(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    operator_id: i64,
-) -> Result<operator::Model> {
+pub async fn get(db: &DatabaseConnection, caller: &Caller, operator_id: i64) -> Result<operator::Model> {
     find_operator(db, caller, operator_id).await
 }
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn create(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    new: &NewOperator,
-) -> Result<operator::Model> {
+pub async fn create(db: &DatabaseConnection, caller: &Caller, new: &NewOperator) -> Result<operator::Model> {
     caller.require_admin("create operators")?;
     insert(db, caller.workspace_id, new).await
 }
 
 /// Inserts an operator; a taken e-mail is a 409 naming the field.
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: i64,
-    new: &NewOperator,
-) -> Result<operator::Model> {
+pub async fn insert<C: ConnectionTrait>(db: &C, workspace_id: i64, new: &NewOperator) -> Result<operator::Model> {
     let name = parse_name("name", &new.name)?;
     let email = parse_email(&new.email)?;
     operator::ActiveModel {
@@ -171,12 +158,7 @@ pub async fn revoke_token(db: &DatabaseConnection, caller: &Caller, token_id: i6
         .filter(api_token::Column::WorkspaceId.eq(caller.workspace_id))
         .one(db)
         .await?
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::TokenNotFound,
-                format!("token {token_id} was not found"),
-            )
-        })?;
+        .ok_or_else(|| Error::new(ErrorCode::TokenNotFound, format!("token {token_id} was not found")))?;
     if found.revoked_at.is_none() {
         let mut model: api_token::ActiveModel = found.into();
         model.revoked_at = Set(Some(Utc::now()));

@@ -67,10 +67,7 @@ impl Cursor {
 
 /// Counts the rows `select` yields, stopping at `TOTAL_CAP + 1`: the count reads at
 /// most that many index entries however large the workspace is.
-pub async fn count_capped<C: ConnectionTrait>(
-    db: &C,
-    mut select: SelectStatement,
-) -> Result<u64, DbErr> {
+pub async fn count_capped<C: ConnectionTrait>(db: &C, mut select: SelectStatement) -> Result<u64, DbErr> {
     select.clear_order_by();
     select.limit(TOTAL_CAP + 1).offset(0);
     let count = Query::select()
@@ -120,10 +117,7 @@ mod tests {
     fn a_count_beyond_the_cap_is_a_lower_bound() {
         let request = PageRequest::parse(Some(2), Some(20)).unwrap();
         let exact = Cursor::new(request, 41);
-        assert_eq!(
-            (exact.pages, exact.total, exact.total_is_exact),
-            (3, 41, true)
-        );
+        assert_eq!((exact.pages, exact.total, exact.total_is_exact), (3, 41, true));
         let capped = Cursor::new(request, TOTAL_CAP + 1);
         assert!(!capped.total_is_exact);
     }

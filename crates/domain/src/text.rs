@@ -38,9 +38,7 @@ impl ForwardText {
         if chars > MAX_FORWARD_TEXT_CHARS {
             return Err(Error::new(
                 ErrorCode::TextTooLong,
-                format!(
-                    "forward text has {chars} characters; at most {MAX_FORWARD_TEXT_CHARS} are allowed"
-                ),
+                format!("forward text has {chars} characters; at most {MAX_FORWARD_TEXT_CHARS} are allowed"),
             ));
         }
         Ok(ForwardText(text.trim().to_owned()))
@@ -118,10 +116,7 @@ mod tests {
 
     #[test]
     fn a_blank_message_text_is_rejected_as_empty() {
-        assert_eq!(
-            MessageText::parse("  \n").unwrap_err().code,
-            ErrorCode::TextEmpty
-        );
+        assert_eq!(MessageText::parse("  \n").unwrap_err().code, ErrorCode::TextEmpty);
     }
 
     #[test]
@@ -153,11 +148,7 @@ mod tests {
             "a b@example.com",
             "a@b@c.com",
         ] {
-            assert_eq!(
-                parse_email(bad).unwrap_err().code,
-                ErrorCode::InvalidEmail,
-                "{bad}"
-            );
+            assert_eq!(parse_email(bad).unwrap_err().code, ErrorCode::InvalidEmail, "{bad}");
         }
     }
 }

@@ -32,10 +32,7 @@ pub struct Bootstrapped {
     pub channel_token: Option<String>,
 }
 
-pub async fn bootstrap(
-    db: &DatabaseConnection,
-    request: &BootstrapRequest,
-) -> Result<Bootstrapped> {
+pub async fn bootstrap(db: &DatabaseConnection, request: &BootstrapRequest) -> Result<Bootstrapped> {
     let name = parse_name("workspace", &request.workspace)?;
     let txn = begin_write(db).await?;
     let now = Utc::now();

@@ -32,8 +32,7 @@ pub enum LogFormat {
 /// Installs the tracing subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_telemetry(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -68,10 +67,7 @@ impl Application {
             let (workspace_id, token) = domain::demo::ensure(&db)
                 .await
                 .context("cannot create the demo workspace")?;
-            tracing::info!(
-                workspace_id,
-                "demo workspace ready; operator token: {token}"
-            );
+            tracing::info!(workspace_id, "demo workspace ready; operator token: {token}");
         }
         let acceptor = TcpListener::bind(settings.bind.clone())
             .into_acceptor()
@@ -85,11 +81,7 @@ impl Application {
         if settings.demo {
             tracing::info!("Swagger UI: http://{address}/docs (Authorize with the token above)");
         }
-        Ok(Application {
-            acceptor,
-            db,
-            address,
-        })
+        Ok(Application { acceptor, db, address })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -107,14 +99,9 @@ impl Application {
     }
 
     /// Serves until `stop` completes, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "switchboard listening");
-        let app = api::app(api::AppState {
-            db: self.db.clone(),
-        });
+        let app = api::app(api::AppState { db: self.db.clone() });
         poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(DRAIN_TIMEOUT))
             .await?;

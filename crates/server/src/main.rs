@@ -101,10 +101,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("{out}");
             } else {
                 println!("workspace {} created", made.workspace_id);
-                println!(
-                    "admin operator {}: token {}",
-                    made.admin_operator_id, made.admin_token
-                );
+                println!("admin operator {}: token {}", made.admin_operator_id, made.admin_token);
                 if let (Some(id), Some(token)) = (made.channel_id, made.channel_token) {
                     println!("channel {id}: token {token}");
                 }
