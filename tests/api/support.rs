@@ -5,12 +5,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use switchboard::domain;
 use switchboard::domain::contacts::ContactProfile;
-use switchboard::domain::messages::IncomingMessage;
-use switchboard::domain::text::MessageText;
 use switchboard::{Application, Settings};
 use tokio::sync::oneshot;
 
@@ -118,6 +116,7 @@ pub struct Workspace {
     pub admin_id: i64,
     pub token: String,
     pub channel_id: i64,
+    pub channel_token: String,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -238,6 +237,7 @@ impl TestApp {
             admin_id: made.admin_operator_id,
             token: made.admin_token,
             channel_id: made.channel_id.expect("channel"),
+            channel_token: made.channel_token.expect("channel token"),
         }
     }
 
@@ -262,29 +262,25 @@ impl TestApp {
         (id, token.assert_ok()["token"].as_str().expect("token").to_owned())
     }
 
-    /// A message from a contact (created on first use) into the contact's chat, as a
-    /// channel brings it in. Answers `(contact_id, chat_id, message_id)`.
+    /// A message from a contact (created on first use) into the contact's chat,
+    /// posted by the workspace's channel connector over HTTP. Answers
+    /// `(contact_id, chat_id, message_id)`.
     pub async fn incoming(&self, ws: &Workspace, contact: &ContactProfile, text: &str) -> (i64, i64, i64) {
-        let channel = entity::channel::Entity::find_by_id(ws.channel_id)
-            .one(&self.db)
-            .await
-            .expect("channel query")
-            .expect("channel");
-        let txn = domain::db::begin_write(&self.db).await.expect("begin");
-        let now = chrono::Utc::now();
-        let contact = domain::contacts::upsert(&txn, &channel, contact, now)
-            .await
-            .expect("contact");
-        let incoming = IncomingMessage {
-            external_message_id: uuid::Uuid::new_v4().to_string(),
-            text: MessageText::parse(text).expect("text"),
-            sent_at: None,
-        };
-        let (chat, message) = domain::messages::receive(&txn, &contact, &incoming)
-            .await
-            .expect("receive");
-        txn.commit().await.expect("commit");
-        (contact.id, chat.id, message.id)
+        let body = json!({
+            "contact": {
+                "externalId": contact.external_id,
+                "name": contact.name,
+                "username": contact.username,
+                "phone": contact.phone,
+                "email": contact.email,
+            },
+            "externalMessageId": uuid::Uuid::new_v4().to_string(),
+            "text": text,
+        });
+        let answer = self.post("/v1/channel/messages", &ws.channel_token, body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "inbound: {}", answer.body);
+        let id = |field: &str| answer.body[field].as_i64().expect(field);
+        (id("contactId"), id("chatId"), id("messageId"))
     }
 
     /// Stops the server and drops a PostgreSQL test database.

@@ -19,9 +19,12 @@ async fn resolve_operator(req: &Request, bearer: Bearer) -> poem::Result<Caller>
         .ok_or_else(|| poem::Error::from_string("no app state", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
     domain::auth::authenticate_operator(&state.db, &bearer.token)
         .await
-        .map_err(|err| {
-            let status = poem::http::StatusCode::from_u16(err.code.status())
-                .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
-            poem::Error::new(err, status)
-        })
+        .map_err(into_poem_error)
+}
+
+/// A domain error as a framework error; the request edge gives it our body.
+pub fn into_poem_error(err: domain::Error) -> poem::Error {
+    let status =
+        poem::http::StatusCode::from_u16(err.code.status()).unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+    poem::Error::new(err, status)
 }

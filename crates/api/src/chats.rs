@@ -1,8 +1,9 @@
 //! The SmartSender-compatible chat operations and what goes beyond them: list, get,
 //! read, close, reopen, forward and its history, message pages and sends, contacts.
 
+use chrono::{DateTime, Utc};
 use domain::chats::{ChatFilter, Selector};
-use domain::messages::{OutgoingMessage, Sent, parse_idempotency_key};
+use domain::messages::{MessageWindow, OutgoingMessage, Sent, WindowParams, parse_idempotency_key};
 use domain::paging::PageRequest;
 use domain::text::{ForwardText, MessageText, SearchTerm};
 use poem_openapi::param::{Header, Path, Query};
@@ -237,13 +238,18 @@ impl ChatsApi {
 
     /// Messages of a chat
     ///
-    /// The chat's messages, newest first, page by page.
+    /// The chat's messages in one of three windows. By page (`page`, `limitation`
+    /// up to 20), newest first, as SmartSender has it. By keyset: `before` a message
+    /// id (newest first) or `after` one (oldest first, to catch up), with `limit` up
+    /// to 1,024; deep history costs the same as the first page. By time: `from`
+    /// and/or `to` (RFC 3339), `ascending`, `limit` up to 1,024.
     #[oai(
         path = "/chats/:chatId/messages",
         method = "get",
         operation_id = "listChatMessages",
         tag = "ApiTags::Messages"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_messages(
         &self,
         auth: OperatorAuth,
@@ -254,9 +260,31 @@ impl ChatsApi {
         /// Messages per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
         limitation: Query<Option<i64>>,
+        /// Only messages older than this message id, newest first.
+        before: Query<Option<i64>>,
+        /// Only messages newer than this message id, oldest first.
+        after: Query<Option<i64>>,
+        /// Only messages written at or after this time.
+        from: Query<Option<DateTime<Utc>>>,
+        /// Only messages written at or before this time.
+        to: Query<Option<DateTime<Utc>>>,
+        /// With `from`/`to`: oldest first when true (default false).
+        ascending: Query<Option<bool>>,
+        /// With `before`, `after` or `from`/`to`: how many messages, 1 to 1,024 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1024")))]
+        limit: Query<Option<i64>>,
     ) -> Result<Json<MessageList>> {
-        let page = PageRequest::parse(page.0, limitation.0)?;
-        let (cursor, rows) = domain::messages::list(&self.state.db, &auth.0, chat_id.0, page).await?;
+        let window = MessageWindow::parse(WindowParams {
+            page: page.0,
+            limitation: limitation.0,
+            before: before.0,
+            after: after.0,
+            from: from.0,
+            to: to.0,
+            ascending: ascending.0,
+            limit: limit.0,
+        })?;
+        let (cursor, rows) = domain::messages::window(&self.state.db, &auth.0, chat_id.0, window).await?;
         Ok(Json(MessageList {
             cursor: cursor.into(),
             collection: rows.into_iter().map(Message::new).collect(),

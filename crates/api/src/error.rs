@@ -190,6 +190,7 @@ fn param_code(name: &str, reason: &str) -> ErrorCode {
         "selector[name]" => ErrorCode::InvalidSelector,
         "term" if reason.contains("maxLength") => ErrorCode::TermTooLong,
         "Idempotency-Key" => ErrorCode::InvalidIdempotencyKey,
+        "limit" => ErrorCode::InvalidLimit,
         _ => ErrorCode::InvalidParameter,
     }
 }
@@ -202,6 +203,8 @@ const FIELD_CODES: &[(&str, &str, ErrorCode)] = &[
     ("content", "maxLength", ErrorCode::TextTooLong),
     ("content", "minLength", ErrorCode::TextEmpty),
     ("email", "maxLength", ErrorCode::InvalidEmail),
+    ("chatIds", "maxItems", ErrorCode::TooManyChats),
+    ("messageIds", "maxItems", ErrorCode::TooManyMessages),
 ];
 
 fn payload_code(reason: &str) -> ErrorCode {

@@ -2,8 +2,10 @@
 //! bearer-token scheme, the one error body, and the spec and Swagger UI routes.
 
 pub mod auth;
+pub mod channels;
 pub mod chats;
 pub mod error;
+pub mod messages;
 pub mod operations;
 pub mod operators;
 pub mod request_id;
@@ -29,6 +31,10 @@ pub enum ApiTags {
     Contacts,
     /// The workspace's operators and their tokens.
     Operators,
+    /// Channels and their connector tokens (admin).
+    Channels,
+    /// What a channel connector calls with its channel token.
+    Connector,
     /// Health of the service.
     Operations,
 }
@@ -39,12 +45,20 @@ adds reopening, forward history, idempotent sends and internal notes.\n\n\
 Authenticate with `Authorization: Bearer <token>`. Every error answers \
 `{\"error\": {\"code\", \"message\", \"requestId\"}}` with a stable snake_case `code`.";
 
-pub fn openapi(
-    state: &AppState,
-) -> OpenApiService<(chats::ChatsApi, operators::OperatorsApi, operations::OperationsApi), ()> {
+type Apis = (
+    chats::ChatsApi,
+    messages::MessagesApi,
+    channels::ChannelsApi,
+    operators::OperatorsApi,
+    operations::OperationsApi,
+);
+
+pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             chats::ChatsApi { state: state.clone() },
+            messages::MessagesApi { state: state.clone() },
+            channels::ChannelsApi { state: state.clone() },
             operators::OperatorsApi { state: state.clone() },
             operations::OperationsApi { state: state.clone() },
         ),

@@ -390,3 +390,139 @@ mod tests {
         assert_eq!(Selector::parse(None, Some(7)).unwrap(), Selector::None);
     }
 }
+
+fn check_chat_count(chat_ids: &[i64]) -> Result<()> {
+    if chat_ids.len() > crate::limits::MAX_CHATS_PER_REQUEST {
+        return Err(Error::new(
+            ErrorCode::TooManyChats,
+            format!(
+                "at most {} chats per request, not {}",
+                crate::limits::MAX_CHATS_PER_REQUEST,
+                chat_ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Unread incoming messages per chat, for the chats that have any.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn unread_counts(db: &DatabaseConnection, caller: &Caller) -> Result<Vec<(i64, i32)>> {
+    let rows: Vec<(i64, i32)> = chat::Entity::find()
+        .select_only()
+        .column(chat::Column::Id)
+        .column(chat::Column::UnreadCount)
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .filter(chat::Column::UnreadCount.gt(0))
+        .order_by_asc(chat::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// Reads every chat of the workspace, or just the listed ones (all of which must exist).
+#[tracing::instrument(skip(db, chat_ids), fields(workspace = caller.workspace_id))]
+pub async fn read_all(db: &DatabaseConnection, caller: &Caller, chat_ids: Option<&[i64]>) -> Result<()> {
+    if let Some(ids) = chat_ids {
+        check_chat_count(ids)?;
+    }
+    let txn = begin_write(db).await?;
+    let mut chats = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
+    if let Some(ids) = chat_ids {
+        let found: Vec<i64> = chat::Entity::find()
+            .select_only()
+            .column(chat::Column::Id)
+            .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+            .filter(chat::Column::Id.is_in(ids.to_vec()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {
+            return Err(Error::chat_not_found(*missing));
+        }
+        chats = chats.filter(chat::Column::Id.is_in(ids.to_vec()));
+    }
+    let unread: Vec<i64> = chats
+        .filter(chat::Column::UnreadCount.gt(0))
+        .select_only()
+        .column(chat::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let now = Utc::now();
+    for ids in unread.chunks(500) {
+        message::Entity::update_many()
+            .col_expr(message::Column::Status, Expr::value("read"))
+            .col_expr(message::Column::SeenAt, Expr::value(now))
+            .filter(message::Column::ChatId.is_in(ids.to_vec()))
+            .filter(message::Column::Direction.eq("incoming"))
+            .filter(message::Column::Status.ne("read"))
+            .exec(&txn)
+            .await?;
+        chat::Entity::update_many()
+            .col_expr(chat::Column::UnreadCount, Expr::value(0))
+            .col_expr(chat::Column::Version, Expr::col(chat::Column::Version).add(1))
+            .col_expr(chat::Column::UpdatedAt, Expr::value(now))
+            .filter(chat::Column::Id.is_in(ids.to_vec()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Last-activity times of up to 300 chats; unknown and foreign ids are left out.
+#[tracing::instrument(skip(db, chat_ids), fields(workspace = caller.workspace_id))]
+pub async fn last_activity(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_ids: &[i64],
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    check_chat_count(chat_ids)?;
+    Ok(chat::Entity::find()
+        .select_only()
+        .column(chat::Column::Id)
+        .column(chat::Column::LastActivityAt)
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .filter(chat::Column::Id.is_in(chat_ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Sends one text to up to 300 chats in one transaction. Open chats of the
+/// workspace get it; closed, unknown and foreign chats do not and are listed so.
+#[tracing::instrument(skip(db, chat_ids, text), fields(workspace = caller.workspace_id))]
+pub async fn broadcast(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_ids: &[i64],
+    text: &crate::text::MessageText,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    check_chat_count(chat_ids)?;
+    let mut unique = chat_ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let txn = begin_write(db).await?;
+    let open: Vec<chat::Model> = chat::Entity::find()
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .filter(chat::Column::State.eq("open"))
+        .filter(chat::Column::Id.is_in(unique.clone()))
+        .all(&txn)
+        .await?;
+    let message = crate::messages::OutgoingMessage {
+        text: text.clone(),
+        internal: false,
+        idempotency_key: None,
+    };
+    let mut sent_to = Vec::with_capacity(open.len());
+    for chat in open {
+        let inserted = crate::messages::insert_outgoing(&txn, caller, &chat, &message, None).await?;
+        sent_to.push(chat.id);
+        crate::messages::record_on_chat(&txn, chat, &inserted, 0).await?;
+    }
+    txn.commit().await?;
+    let not_sent_to = unique.into_iter().filter(|id| !sent_to.contains(id)).collect();
+    Ok((sent_to, not_sent_to))
+}

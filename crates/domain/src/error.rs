@@ -58,8 +58,24 @@ error_codes! {
     InvalidEmail = ("invalid_email", 400),
     /// The `Idempotency-Key` header is empty or too long.
     InvalidIdempotencyKey = ("invalid_idempotency_key", 400),
+    /// `limit` is outside 1..1024 (message windows) or 1..100 (outbox).
+    InvalidLimit = ("invalid_limit", 400),
+    /// More than 300 chats in one request.
+    TooManyChats = ("too_many_chats", 400),
+    /// More than 300 messages in one request.
+    TooManyMessages = ("too_many_messages", 400),
+    /// Give exactly one of `messageId` and `messageIds`.
+    InvalidMessageSelection = ("invalid_message_selection", 400),
+    /// Parameters that cannot be used together, e.g. `page` with `before`.
+    ConflictingParameters = ("conflicting_parameters", 400),
+    /// `from` is after `to`.
+    InvalidTimeWindow = ("invalid_time_window", 400),
+    /// A channel may report only `delivered`, `read` or `failed`.
+    InvalidStatus = ("invalid_status", 400),
     /// No valid bearer token was given.
     Unauthorized = ("unauthorized", 401),
+    /// Only the operator who wrote a message may edit or delete it.
+    NotMessageAuthor = ("not_message_author", 403),
     /// The token is valid but its role may not do this.
     Forbidden = ("forbidden", 403),
     /// No such chat in the caller's workspace.
@@ -72,6 +88,8 @@ error_codes! {
     MessageNotFound = ("message_not_found", 404),
     /// No such token in the caller's workspace.
     TokenNotFound = ("token_not_found", 404),
+    /// No such channel in the caller's workspace.
+    ChannelNotFound = ("channel_not_found", 404),
     /// No route matches the path.
     RouteNotFound = ("route_not_found", 404),
     /// The route exists but not with this method.
@@ -82,6 +100,8 @@ error_codes! {
     OperatorInactive = ("operator_inactive", 409),
     /// The `Idempotency-Key` was used before with a different request.
     IdempotencyKeyReused = ("idempotency_key_reused", 409),
+    /// The message was deleted and cannot be edited.
+    MessageDeleted = ("message_deleted", 409),
     /// The body is larger than 1 MiB.
     PayloadTooLarge = ("payload_too_large", 413),
     /// The body is not `application/json`.
@@ -130,6 +150,10 @@ impl Error {
 
     pub fn contact_not_found(id: i64) -> Self {
         Error::new(ErrorCode::ContactNotFound, format!("contact {id} was not found"))
+    }
+
+    pub fn message_not_found(id: i64) -> Self {
+        Error::new(ErrorCode::MessageNotFound, format!("message {id} was not found"))
     }
 
     pub fn forbidden(what: &str) -> Self {

@@ -20,3 +20,13 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 pub const MAX_NAME_CHARS: usize = 200;
 /// Largest request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most chats one broadcast, mark-read or `updated` request may name.
+pub const MAX_CHATS_PER_REQUEST: usize = 300;
+/// Most message ids one mark-read request may name.
+pub const MAX_MESSAGES_PER_REQUEST: usize = 300;
+/// Largest `limit` of a message window (keyset or time range).
+pub const MAX_WINDOW_LIMIT: u64 = 1024;
+/// Largest `limit` of a connector's outbox pull.
+pub const MAX_OUTBOX_LIMIT: u64 = 100;
+/// `limit` of an outbox pull when the connector gives none.
+pub const DEFAULT_OUTBOX_LIMIT: u64 = 50;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{chat, contact, message, operator};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 use sha2::{Digest, Sha256};
 
@@ -53,25 +53,6 @@ pub fn parse_idempotency_key(key: Option<&str>) -> Result<Option<String>> {
         )),
         Some(key) => Ok(Some(key.to_owned())),
     }
-}
-
-#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn list(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    chat_id: i64,
-    page: PageRequest,
-) -> Result<(Cursor, Vec<MessageView>)> {
-    let chat = find_chat(db, caller, chat_id).await?;
-    let query = message::Entity::find().filter(message::Column::ChatId.eq(chat.id));
-    let total = count_capped(db, query.clone().into_query()).await?;
-    let rows = query
-        .order_by_desc(message::Column::Id)
-        .limit(page.limitation)
-        .offset(page.offset())
-        .all(db)
-        .await?;
-    Ok((Cursor::new(page, total), views(db, &chat, rows).await?))
 }
 
 /// Names the senders of `rows`, all of which belong to `chat`.
@@ -158,36 +139,7 @@ async fn send_in(
         txn.rollback().await?;
         return replay(db, existing, &hash).await;
     }
-    let now = Utc::now();
-    let contact = contact::Entity::find_by_id(chat.contact_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::internal(format!("chat {} has no contact", chat.id)))?;
-    let inserted = message::ActiveModel {
-        workspace_id: Set(caller.workspace_id),
-        chat_id: Set(chat.id),
-        channel_id: Set(contact.channel_id),
-        direction: Set("outgoing".into()),
-        internal: Set(message.internal),
-        content_type: Set("text".into()),
-        text: Set(message.text.as_str().to_owned()),
-        media_url: Set(None),
-        sender_type: Set("operator".into()),
-        sender_operator_id: Set(Some(caller.operator_id)),
-        // A note is never sent anywhere, so it is delivered as soon as it is written.
-        status: Set(if message.internal { "delivered" } else { "pending" }.into()),
-        idempotency_key: Set(message.idempotency_key.clone()),
-        request_hash: Set(message.idempotency_key.as_ref().map(|_| hash.clone())),
-        external_id: Set(None),
-        created_at: Set(now),
-        delivered_at: Set(message.internal.then_some(now)),
-        seen_at: Set(None),
-        edited_at: Set(None),
-        deleted_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let inserted = insert_outgoing(&txn, caller, &chat, message, Some(&hash)).await;
     let inserted = match inserted {
         Ok(row) => row,
         // Two tries with one key raced; the other committed first: answer its message.
@@ -212,6 +164,46 @@ async fn send_in(
         },
         Sent::Created,
     ))
+}
+
+/// Inserts an operator's message into `chat` (without touching the chat's columns).
+pub(crate) async fn insert_outgoing(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    chat: &chat::Model,
+    message: &OutgoingMessage,
+    request_hash: Option<&str>,
+) -> Result<message::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    let contact = contact::Entity::find_by_id(chat.contact_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("contact of chat {}", chat.id)))?;
+    message::ActiveModel {
+        workspace_id: Set(caller.workspace_id),
+        chat_id: Set(chat.id),
+        channel_id: Set(contact.channel_id),
+        direction: Set("outgoing".into()),
+        internal: Set(message.internal),
+        content_type: Set("text".into()),
+        text: Set(message.text.as_str().to_owned()),
+        media_url: Set(None),
+        sender_type: Set("operator".into()),
+        sender_operator_id: Set(Some(caller.operator_id)),
+        // A note is never sent anywhere, so it is delivered as soon as it is written.
+        status: Set(if message.internal { "delivered" } else { "pending" }.into()),
+        idempotency_key: Set(message.idempotency_key.clone()),
+        request_hash: Set(message.idempotency_key.as_ref().and(request_hash.map(str::to_owned))),
+        external_id: Set(None),
+        created_at: Set(now),
+        delivered_at: Set(message.internal.then_some(now)),
+        seen_at: Set(None),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
 }
 
 async fn find_by_key<C: ConnectionTrait>(db: &C, workspace_id: i64, key: &str) -> Result<Option<message::Model>> {
@@ -339,4 +331,303 @@ pub async fn receive(
     .await?;
     let chat = record_on_chat(txn, chat, &message, 1).await?;
     Ok((chat, message))
+}
+
+/// Which messages of a chat a page shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageWindow {
+    /// SmartSender's numbered pages, newest first.
+    Page(PageRequest),
+    /// Messages older than this id, newest first.
+    Before { id: i64, limit: u64 },
+    /// Messages newer than this id, oldest first.
+    After { id: i64, limit: u64 },
+    /// Messages written in a time range, oldest or newest first.
+    Range {
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        ascending: bool,
+        limit: u64,
+    },
+}
+
+/// The raw paging parameters of a message list, as the API receives them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WindowParams {
+    pub page: Option<i64>,
+    pub limitation: Option<i64>,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub ascending: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+impl MessageWindow {
+    /// One of the three ways to page messages; mixing them is refused.
+    pub fn parse(p: WindowParams) -> Result<Self> {
+        let paged = p.page.is_some() || p.limitation.is_some();
+        let keyset = p.before.is_some() || p.after.is_some();
+        let ranged = p.from.is_some() || p.to.is_some() || p.ascending.is_some();
+        let conflicting = || {
+            Error::new(
+                ErrorCode::ConflictingParameters,
+                "use either page/limitation, or before/after with limit, or from/to/ascending with limit",
+            )
+        };
+        if [paged, keyset, ranged].iter().filter(|b| **b).count() > 1
+            || (p.before.is_some() && p.after.is_some())
+            || (paged && p.limit.is_some())
+        {
+            return Err(conflicting());
+        }
+        let limit = || -> Result<u64> {
+            let limit = p.limit.unwrap_or(crate::limits::DEFAULT_LIMITATION as i64);
+            if !(1..=crate::limits::MAX_WINDOW_LIMIT as i64).contains(&limit) {
+                return Err(Error::new(
+                    ErrorCode::InvalidLimit,
+                    format!(
+                        "limit must be from 1 to {}, not {limit}",
+                        crate::limits::MAX_WINDOW_LIMIT
+                    ),
+                ));
+            }
+            Ok(limit as u64)
+        };
+        if let Some(id) = p.before {
+            return Ok(MessageWindow::Before { id, limit: limit()? });
+        }
+        if let Some(id) = p.after {
+            return Ok(MessageWindow::After { id, limit: limit()? });
+        }
+        if ranged || p.limit.is_some() {
+            if let (Some(from), Some(to)) = (p.from, p.to)
+                && from > to
+            {
+                return Err(Error::new(ErrorCode::InvalidTimeWindow, "from must not be after to"));
+            }
+            return Ok(MessageWindow::Range {
+                from: p.from,
+                to: p.to,
+                ascending: p.ascending.unwrap_or(false),
+                limit: limit()?,
+            });
+        }
+        Ok(MessageWindow::Page(PageRequest::parse(p.page, p.limitation)?))
+    }
+}
+
+/// The chat's messages in a window. Keyset and time windows read only the index
+/// range they show, however deep in the history they are.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn window(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    window: MessageWindow,
+) -> Result<(Cursor, Vec<MessageView>)> {
+    let chat = find_chat(db, caller, chat_id).await?;
+    let base = message::Entity::find().filter(message::Column::ChatId.eq(chat.id));
+    let (query, page) = match window {
+        MessageWindow::Page(page) => (
+            base.order_by_desc(message::Column::Id)
+                .offset(page.offset())
+                .limit(page.limitation),
+            page,
+        ),
+        MessageWindow::Before { id, limit } => (
+            base.filter(message::Column::Id.lt(id))
+                .order_by_desc(message::Column::Id)
+                .limit(limit),
+            PageRequest {
+                page: 1,
+                limitation: limit,
+            },
+        ),
+        MessageWindow::After { id, limit } => (
+            base.filter(message::Column::Id.gt(id))
+                .order_by_asc(message::Column::Id)
+                .limit(limit),
+            PageRequest {
+                page: 1,
+                limitation: limit,
+            },
+        ),
+        MessageWindow::Range {
+            from,
+            to,
+            ascending,
+            limit,
+        } => {
+            let mut q = base;
+            if let Some(from) = from {
+                q = q.filter(message::Column::CreatedAt.gte(from));
+            }
+            if let Some(to) = to {
+                q = q.filter(message::Column::CreatedAt.lte(to));
+            }
+            let q = if ascending {
+                q.order_by_asc(message::Column::CreatedAt)
+                    .order_by_asc(message::Column::Id)
+            } else {
+                q.order_by_desc(message::Column::CreatedAt)
+                    .order_by_desc(message::Column::Id)
+            };
+            (
+                q.limit(limit),
+                PageRequest {
+                    page: 1,
+                    limitation: limit,
+                },
+            )
+        }
+    };
+    let total = count_capped(db, query.clone().into_query()).await?;
+    let rows = query.all(db).await?;
+    Ok((Cursor::new(page, total), views(db, &chat, rows).await?))
+}
+
+/// An operator's own outgoing message in the chat, for editing or deleting.
+async fn own_message<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+) -> Result<(chat::Model, message::Model)> {
+    let chat = find_chat(db, caller, chat_id).await?;
+    let found = message::Entity::find_by_id(message_id)
+        .filter(message::Column::ChatId.eq(chat.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::message_not_found(message_id))?;
+    if found.direction != "outgoing" || found.sender_operator_id != Some(caller.operator_id) {
+        return Err(Error::new(
+            ErrorCode::NotMessageAuthor,
+            format!("message {message_id} was not written by you; only its author may change it"),
+        ));
+    }
+    Ok((chat, found))
+}
+
+/// Replaces the text of the operator's own message.
+#[tracing::instrument(skip(db, text), fields(workspace = caller.workspace_id))]
+pub async fn edit(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+    text: &MessageText,
+) -> Result<MessageView> {
+    let txn = begin_write(db).await?;
+    let (chat, found) = own_message(&txn, caller, chat_id, message_id).await?;
+    if found.deleted_at.is_some() {
+        return Err(Error::new(
+            ErrorCode::MessageDeleted,
+            format!("message {message_id} was deleted"),
+        ));
+    }
+    let mut active: message::ActiveModel = found.into();
+    active.text = Set(text.as_str().to_owned());
+    active.edited_at = Set(Some(Utc::now()));
+    let updated = active.update(&txn).await?;
+    let view = views(&txn, &chat, vec![updated])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no view"))?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Soft-deletes the operator's own message: the row stays, its text goes, and
+/// `deletedAt` says when. Deleting twice is fine.
+#[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
+pub async fn delete(db: &DatabaseConnection, caller: &Caller, chat_id: i64, message_id: i64) -> Result<MessageView> {
+    let txn = begin_write(db).await?;
+    let (chat, found) = own_message(&txn, caller, chat_id, message_id).await?;
+    let row = if found.deleted_at.is_some() {
+        found
+    } else {
+        let mut active: message::ActiveModel = found.into();
+        active.text = Set(String::new());
+        active.deleted_at = Set(Some(Utc::now()));
+        active.update(&txn).await?
+    };
+    let view = views(&txn, &chat, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no view"))?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Marks incoming messages read by id. Every id must be a message of the caller's
+/// workspace (else nothing changes and the first unknown id is named); operators'
+/// own messages among them are left as they are. The chats' unread counts are
+/// recounted in the same transaction.
+#[tracing::instrument(skip(db, ids), fields(workspace = caller.workspace_id, count = ids.len()))]
+pub async fn mark_read(db: &DatabaseConnection, caller: &Caller, ids: &[i64]) -> Result<()> {
+    if ids.len() > crate::limits::MAX_MESSAGES_PER_REQUEST {
+        return Err(Error::new(
+            ErrorCode::TooManyMessages,
+            format!(
+                "at most {} message ids per request",
+                crate::limits::MAX_MESSAGES_PER_REQUEST
+            ),
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let found = message::Entity::find()
+        .filter(message::Column::WorkspaceId.eq(caller.workspace_id))
+        .filter(message::Column::Id.is_in(ids.to_vec()))
+        .all(&txn)
+        .await?;
+    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|m| m.id == **id)) {
+        return Err(Error::message_not_found(*missing));
+    }
+    let unread: Vec<i64> = found
+        .iter()
+        .filter(|m| m.direction == "incoming" && m.status != "read")
+        .map(|m| m.id)
+        .collect();
+    if !unread.is_empty() {
+        let now = Utc::now();
+        message::Entity::update_many()
+            .col_expr(message::Column::Status, sea_orm::sea_query::Expr::value("read"))
+            .col_expr(message::Column::SeenAt, sea_orm::sea_query::Expr::value(now))
+            .filter(message::Column::Id.is_in(unread))
+            .exec(&txn)
+            .await?;
+        let mut chat_ids: Vec<i64> = found.iter().map(|m| m.chat_id).collect();
+        chat_ids.sort_unstable();
+        chat_ids.dedup();
+        recount_unread(&txn, &chat_ids, now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sets each chat's unread count to the number of its unread incoming messages.
+pub(crate) async fn recount_unread(txn: &DatabaseTransaction, chat_ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    for chat in chat::Entity::find()
+        .filter(chat::Column::Id.is_in(chat_ids.to_vec()))
+        .all(txn)
+        .await?
+    {
+        let unread = message::Entity::find()
+            .filter(message::Column::ChatId.eq(chat.id))
+            .filter(message::Column::Direction.eq("incoming"))
+            .filter(message::Column::Status.ne("read"))
+            .count(txn)
+            .await? as i32;
+        if unread != chat.unread_count {
+            let version = chat.version;
+            let mut active: chat::ActiveModel = chat.into();
+            active.unread_count = Set(unread);
+            active.version = Set(version + 1);
+            active.updated_at = Set(now);
+            active.update(txn).await?;
+        }
+    }
+    Ok(())
 }
