@@ -284,7 +284,7 @@ impl ChannelsApi {
         let (rows, next_after) = domain::channels::outbox(&self.state.db, &auth.0, after.0, limit.0).await?;
         let collection = rows
             .into_iter()
-            .map(|(message, contact)| OutboxMessage {
+            .map(|domain::channels::OutboxItem { message, contact }| OutboxMessage {
                 message: Message::new(domain::messages::MessageView {
                     sender_id: message.sender_operator_id,
                     sender_name: None,

@@ -218,6 +218,13 @@ async fn find_inbound<C: ConnectionTrait>(db: &C, channel_id: i64, external_id: 
     }))
 }
 
+/// A pending message with the contact it is for.
+#[derive(Clone, Debug)]
+pub struct OutboxItem {
+    pub message: message::Model,
+    pub contact: contact::Model,
+}
+
 /// Pending operator messages of the connector's channel after `after`, oldest
 /// first, each with its contact; and the id to pass as `after` next time.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id, channel = caller.channel_id))]
@@ -226,7 +233,7 @@ pub async fn outbox(
     caller: &ChannelCaller,
     after: Option<i64>,
     limit: Option<i64>,
-) -> Result<(Vec<(message::Model, contact::Model)>, Option<i64>)> {
+) -> Result<(Vec<OutboxItem>, Option<i64>)> {
     let limit = limit.unwrap_or(DEFAULT_OUTBOX_LIMIT as i64);
     if !(1..=MAX_OUTBOX_LIMIT as i64).contains(&limit) {
         return Err(Error::new(
@@ -258,7 +265,7 @@ pub async fn outbox(
         .filter_map(|m| {
             let chat = chats.iter().find(|c| c.id == m.chat_id)?;
             let contact = contacts.iter().find(|c| c.id == chat.contact_id)?.clone();
-            Some((m, contact))
+            Some(OutboxItem { message: m, contact })
         })
         .collect();
     Ok((out, next_after))
