@@ -371,26 +371,6 @@ pub async fn assignments(
     Ok((Cursor::new(page, total), views))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_needs_an_operator_id() {
-        let err = Selector::parse(Some(SelectorName::Private), None).unwrap_err();
-        assert_eq!(err.code, ErrorCode::OperatorIdRequired);
-        assert_eq!(
-            Selector::parse(Some(SelectorName::Private), Some(7)).unwrap(),
-            Selector::Private(7)
-        );
-    }
-
-    #[test]
-    fn no_selector_means_every_chat() {
-        assert_eq!(Selector::parse(None, Some(7)).unwrap(), Selector::None);
-    }
-}
-
 fn check_chat_count(chat_ids: &[i64]) -> Result<()> {
     if chat_ids.len() > crate::limits::MAX_CHATS_PER_REQUEST {
         return Err(Error::new(
@@ -525,4 +505,24 @@ pub async fn broadcast(
     txn.commit().await?;
     let not_sent_to = unique.into_iter().filter(|id| !sent_to.contains(id)).collect();
     Ok((sent_to, not_sent_to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_needs_an_operator_id() {
+        let err = Selector::parse(Some(SelectorName::Private), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::OperatorIdRequired);
+        assert_eq!(
+            Selector::parse(Some(SelectorName::Private), Some(7)).unwrap(),
+            Selector::Private(7)
+        );
+    }
+
+    #[test]
+    fn no_selector_means_every_chat() {
+        assert_eq!(Selector::parse(None, Some(7)).unwrap(), Selector::None);
+    }
 }
