@@ -4,8 +4,10 @@
 mod support;
 
 mod bad_input;
+mod channels;
 mod chats;
 mod isolation;
+mod message_operations;
 mod messages;
 mod operations;
 mod operators;

@@ -1,0 +1,445 @@
+//! The connector API end to end: channels and their tokens, inbound messages
+//! (deduplicated), the outbox, and delivery reports that only move forward.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::support::{Backend, TestApp, Workspace, contact, spawn_app};
+
+on_both_databases!(
+    a_message_goes_from_contact_to_operator_and_back_through_the_connector,
+    posting_the_same_external_message_id_again_answers_the_first_result,
+    concurrent_posts_of_one_external_message_id_write_one_message,
+    inbound_refreshes_the_contact_profile,
+    delivery_statuses_only_move_forward,
+    channel_and_operator_tokens_open_only_their_own_api,
+    connectors_cannot_reach_other_channels_or_workspaces,
+    bad_connector_input_is_refused_and_writes_nothing,
+);
+
+fn inbound(external_id: &str, name: &str, message_id: &str, text: &str) -> Value {
+    json!({
+        "contact": {"externalId": external_id, "name": name},
+        "externalMessageId": message_id,
+        "text": text,
+    })
+}
+
+async fn new_channel(app: &TestApp, ws: &Workspace, name: &str) -> (i64, String) {
+    let created = app
+        .post("/v1/channels", &ws.token, json!({"kind": "telegram", "name": name}))
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    assert_eq!(created.body["kind"], "telegram");
+    let id = created.body["id"].as_i64().unwrap();
+    let token = app
+        .post(&format!("/v1/channels/{id}/tokens"), &ws.token, json!({"label": "bot"}))
+        .await;
+    assert_eq!(token.status.as_u16(), 201);
+    let token = token.body["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("sbc_"));
+    (id, token)
+}
+
+async fn a_message_goes_from_contact_to_operator_and_back_through_the_connector(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (channel_id, bot) = new_channel(&app, &ws, "Support bot").await;
+    let channels = app.get("/v1/channels", &ws.token).await;
+    assert_eq!(
+        channels.assert_ok()["cursor"]["total"],
+        2,
+        "the bootstrap channel and the new one"
+    );
+
+    // The contact writes in.
+    let mut body = inbound("tg-42", "Olha", "m-1", "Is my order on its way?");
+    body["contact"]["username"] = json!("olha_k");
+    body["sentAt"] = json!("2026-01-02T03:04:05Z");
+    let posted = app.post("/v1/channel/messages", &bot, body).await;
+    assert_eq!(posted.status.as_u16(), 201, "{}", posted.body);
+    let chat = posted.body["chatId"].as_i64().unwrap();
+    let incoming_id = posted.body["messageId"].as_i64().unwrap();
+    let got = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    assert_eq!(got.body["unreadMessages"], 1);
+    assert_eq!(got.body["contact"]["channel"]["id"], channel_id);
+    assert_eq!(got.body["contact"]["username"], "olha_k");
+    assert_eq!(got.body["lastMessage"]["id"], incoming_id);
+    assert_eq!(got.body["lastActivityAt"], "2026-01-02T03:04:05+00:00");
+
+    // An operator answers; a note stays inside.
+    let answer = app
+        .post(
+            &format!("/v1/chats/{chat}/messages"),
+            &ws.token,
+            json!({"text": "Yes, tomorrow."}),
+        )
+        .await;
+    let answer_id = answer.body["id"].as_i64().unwrap();
+    app.post(
+        &format!("/v1/chats/{chat}/messages"),
+        &ws.token,
+        json!({"text": "note", "internal": true}),
+    )
+    .await
+    .assert_ok();
+
+    // The connector picks the answer up, and only the answer.
+    let outbox = app.get("/v1/channel/outbox", &bot).await;
+    let body = outbox.assert_ok();
+    assert_eq!(body["collection"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["collection"][0]["id"], answer_id);
+    assert_eq!(body["collection"][0]["content"]["text"], "Yes, tomorrow.");
+    assert_eq!(body["collection"][0]["contactExternalId"], "tg-42");
+    assert_eq!(body["nextAfter"], answer_id);
+    let other_outbox = app.get("/v1/channel/outbox", &ws.channel_token).await;
+    assert_eq!(
+        other_outbox.body["collection"],
+        json!([]),
+        "another channel's outbox is empty"
+    );
+
+    let delivered = app
+        .request(
+            Method::PUT,
+            &format!("/v1/channel/messages/{answer_id}/status"),
+            Some(&bot),
+            Some(json!({"status": "delivered", "at": "2026-01-02T03:05:00Z"})),
+        )
+        .await;
+    assert_eq!(delivered.assert_ok(), &json!({"state": true}));
+    let page = app
+        .get(&format!("/v1/chats/{chat}/messages?limitation=5"), &ws.token)
+        .await;
+    let sent = page.body["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == answer_id)
+        .unwrap()
+        .clone();
+    assert_eq!(sent["status"], "delivered");
+    assert_eq!(sent["deliveredAt"], "2026-01-02T03:05:00+00:00");
+    let empty = app.get(&format!("/v1/channel/outbox?after={answer_id}"), &bot).await;
+    assert_eq!(empty.body["collection"], json!([]));
+    let drained = app.get("/v1/channel/outbox", &bot).await;
+    assert_eq!(
+        drained.body["collection"],
+        json!([]),
+        "a delivered message leaves the outbox"
+    );
+
+    app.request(
+        Method::PUT,
+        &format!("/v1/channel/messages/{answer_id}/status"),
+        Some(&bot),
+        Some(json!({"status": "read"})),
+    )
+    .await
+    .assert_ok();
+    let page = app
+        .get(&format!("/v1/chats/{chat}/messages?limitation=5"), &ws.token)
+        .await;
+    let sent = page.body["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == answer_id)
+        .unwrap()
+        .clone();
+    assert_eq!(sent["status"], "read");
+    assert!(sent["seenAt"].is_string());
+    app.stop().await;
+}
+
+async fn posting_the_same_external_message_id_again_answers_the_first_result(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let first = app
+        .post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("c1", "Olha", "m-1", "hello"),
+        )
+        .await;
+    assert_eq!(first.status.as_u16(), 201);
+    let again = app
+        .post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("c1", "Olha", "m-1", "hello"),
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 200);
+    assert_eq!(again.body, first.body);
+    let chat = first.body["chatId"].as_i64().unwrap();
+    let got = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    assert_eq!(got.body["unreadMessages"], 1, "the duplicate changed nothing");
+    let messages = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
+    assert_eq!(messages.body["cursor"]["total"], 1);
+    app.stop().await;
+}
+
+async fn concurrent_posts_of_one_external_message_id_write_one_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let posts = (0..10).map(|_| {
+        app.post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("new", "Racer", "dup", "once"),
+        )
+    });
+    let answers = futures::future::join_all(posts).await;
+    assert_eq!(
+        answers.iter().filter(|a| a.status.as_u16() == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status.is_success() && a.body == answers[0].body),
+        "{answers:?}"
+    );
+    let chat = answers[0].body["chatId"].as_i64().unwrap();
+    let messages = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
+    assert_eq!(messages.body["cursor"]["total"], 1);
+    assert_eq!(app.get("/v1/chats", &ws.token).await.body["cursor"]["total"], 1);
+    app.stop().await;
+}
+
+async fn inbound_refreshes_the_contact_profile(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let first = app
+        .post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("c1", "Olha", "m-1", "hi"),
+        )
+        .await;
+    let mut second = inbound("c1", "Olha Kovalenko", "m-2", "my phone changed");
+    second["contact"]["phone"] = json!("+380501234567");
+    let second = app.post("/v1/channel/messages", &ws.channel_token, second).await;
+    assert_eq!(second.body["contactId"], first.body["contactId"]);
+    assert_eq!(second.body["chatId"], first.body["chatId"]);
+    let contact = app
+        .get(&format!("/v1/contacts/{}", first.body["contactId"]), &ws.token)
+        .await;
+    assert_eq!(contact.body["name"], "Olha Kovalenko");
+    assert_eq!(contact.body["phone"], "+380501234567");
+    let chat = app.get(&format!("/v1/chats/{}", first.body["chatId"]), &ws.token).await;
+    assert_eq!(chat.body["unreadMessages"], 2);
+    app.stop().await;
+}
+
+async fn delivery_statuses_only_move_forward(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, incoming) = app.incoming(&ws, &contact("c", "Olha"), "hi").await;
+    let messages = format!("/v1/chats/{chat}/messages");
+    let a = app.post(&messages, &ws.token, json!({"text": "a"})).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let b = app.post(&messages, &ws.token, json!({"text": "b"})).await.body["id"]
+        .as_i64()
+        .unwrap();
+    async fn report_on(app: &TestApp, token: &str, id: i64, status: &str) -> crate::support::Answer {
+        let path = format!("/v1/channel/messages/{id}/status");
+        app.request(Method::PUT, &path, Some(token), Some(json!({"status": status})))
+            .await
+    }
+    let report = |id: i64, status: &'static str| report_on(&app, &ws.channel_token, id, status);
+    let status_of = |id: i64| {
+        let app = &app;
+        let token = ws.token.clone();
+        async move {
+            let page = app.get(&format!("/v1/chats/{chat}/messages"), &token).await;
+            page.body["collection"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                .unwrap()
+                .clone()
+        }
+    };
+    report(a, "read").await.assert_ok();
+    let read = status_of(a).await;
+    assert_eq!(read["status"], "read");
+    assert!(read["deliveredAt"].is_string(), "read implies delivered");
+    report(a, "delivered").await.assert_ok();
+    report(a, "failed").await.assert_ok();
+    assert_eq!(status_of(a).await, read, "late reports changed nothing");
+
+    report(b, "failed").await.assert_ok();
+    assert_eq!(status_of(b).await["status"], "failed");
+    report(b, "delivered").await.assert_ok();
+    assert_eq!(status_of(b).await["status"], "delivered", "a retry that got through");
+    report(b, "failed").await.assert_ok();
+    assert_eq!(status_of(b).await["status"], "delivered");
+
+    report(incoming, "read").await.assert_error(404, "message_not_found");
+    report(999_999, "read").await.assert_error(404, "message_not_found");
+    app.request(
+        Method::PUT,
+        &format!("/v1/channel/messages/{b}/status"),
+        Some(&ws.channel_token),
+        Some(json!({"status": "pending"})),
+    )
+    .await
+    .assert_error(400, "invalid_body");
+    app.stop().await;
+}
+
+async fn channel_and_operator_tokens_open_only_their_own_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, operator_token) = app.operator(&ws, "Taras", "operator").await;
+    app.get("/v1/chats", &ws.channel_token)
+        .await
+        .assert_error(401, "unauthorized");
+    app.get("/v1/operators", &ws.channel_token)
+        .await
+        .assert_error(401, "unauthorized");
+    app.post("/v1/channel/messages", &ws.token, inbound("c", "X", "m", "hi"))
+        .await
+        .assert_error(401, "unauthorized");
+    app.get("/v1/channel/outbox", &operator_token)
+        .await
+        .assert_error(401, "unauthorized");
+    app.post("/v1/channels", &operator_token, json!({"kind": "web", "name": "Mine"}))
+        .await
+        .assert_error(403, "forbidden");
+    app.post(
+        &format!("/v1/channels/{}/tokens", ws.channel_id),
+        &operator_token,
+        json!({"label": "x"}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+
+    let (channel_id, bot) = new_channel(&app, &ws, "Widget").await;
+    assert!(channel_id > 0);
+    app.get("/v1/channel/outbox", &bot).await.assert_ok();
+    let token_id = {
+        let issued = app
+            .post(
+                &format!("/v1/channels/{channel_id}/tokens"),
+                &ws.token,
+                json!({"label": "second"}),
+            )
+            .await;
+        let id = issued.body["id"].as_i64().unwrap();
+        let token = issued.body["token"].as_str().unwrap().to_owned();
+        app.get("/v1/channel/outbox", &token).await.assert_ok();
+        app.request(Method::DELETE, &format!("/v1/tokens/{id}"), Some(&ws.token), None)
+            .await
+            .assert_ok();
+        app.get("/v1/channel/outbox", &token)
+            .await
+            .assert_error(401, "unauthorized");
+        id
+    };
+    assert!(token_id > 0);
+    app.get("/v1/channel/outbox", &bot).await.assert_ok();
+    app.stop().await;
+}
+
+async fn connectors_cannot_reach_other_channels_or_workspaces(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let acme = app.workspace("Acme").await;
+    let other = app.workspace("Other").await;
+    let (_, chat, _) = app.incoming(&acme, &contact("c", "Olha"), "hi").await;
+    let sent = app
+        .post(
+            &format!("/v1/chats/{chat}/messages"),
+            &acme.token,
+            json!({"text": "answer"}),
+        )
+        .await;
+    let id = sent.body["id"].as_i64().unwrap();
+    app.request(
+        Method::PUT,
+        &format!("/v1/channel/messages/{id}/status"),
+        Some(&other.channel_token),
+        Some(json!({"status": "read"})),
+    )
+    .await
+    .assert_error(404, "message_not_found");
+    let (_, acme_second_bot) = new_channel(&app, &acme, "Second").await;
+    app.request(
+        Method::PUT,
+        &format!("/v1/channel/messages/{id}/status"),
+        Some(&acme_second_bot),
+        Some(json!({"status": "read"})),
+    )
+    .await
+    .assert_error(404, "message_not_found");
+    assert_eq!(
+        app.get("/v1/channel/outbox", &other.channel_token).await.body["collection"],
+        json!([])
+    );
+    // The same external ids in another workspace make another contact and chat.
+    let theirs = app
+        .post(
+            "/v1/channel/messages",
+            &other.channel_token,
+            inbound("c", "Olha", "m-1", "hi"),
+        )
+        .await;
+    assert_eq!(theirs.status.as_u16(), 201);
+    assert_ne!(theirs.body["chatId"], chat);
+    app.get(&format!("/v1/chats/{}", theirs.body["chatId"]), &acme.token)
+        .await
+        .assert_error(404, "chat_not_found");
+    app.post(
+        &format!("/v1/channels/{}/tokens", other.channel_id),
+        &acme.token,
+        json!({"label": "x"}),
+    )
+    .await
+    .assert_error(404, "channel_not_found");
+    let page = app.get(&format!("/v1/chats/{chat}/messages"), &acme.token).await;
+    assert_eq!(
+        page.body["collection"][0]["status"], "pending",
+        "foreign reports changed nothing"
+    );
+    app.stop().await;
+}
+
+async fn bad_connector_input_is_refused_and_writes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let bot = &ws.channel_token;
+    for (body, code) in [
+        (inbound("c", "Olha", "m", &"x".repeat(20_001)), "text_too_long"),
+        (inbound("c", "Olha", "m", " "), "text_empty"),
+        (inbound("", "Olha", "m", "hi"), "invalid_field"),
+        (inbound("c", "", "m", "hi"), "invalid_field"),
+        (inbound("c", "Olha", "", "hi"), "invalid_field"),
+        (json!({"externalMessageId": "m", "text": "hi"}), "invalid_body"),
+        (
+            json!({"contact": {"externalId": "c", "name": "Olha"}, "externalMessageId": "m", "text": "hi", "sentAt": "yesterday"}),
+            "invalid_body",
+        ),
+    ] {
+        let answer = app.post("/v1/channel/messages", bot, body.clone()).await;
+        assert_eq!(answer.status.as_u16(), 400, "{body}: {}", answer.body);
+        assert_eq!(answer.body["error"]["code"], code, "{body}");
+    }
+    app.get("/v1/channel/outbox?limit=101", bot)
+        .await
+        .assert_error(400, "invalid_limit");
+    app.get("/v1/channel/outbox?limit=0", bot)
+        .await
+        .assert_error(400, "invalid_limit");
+    assert_eq!(
+        app.get("/v1/chats", &ws.token).await.body["cursor"]["total"],
+        0,
+        "nothing was written"
+    );
+    app.stop().await;
+}
