@@ -120,11 +120,16 @@ pub struct Workspace {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let database_url = fresh_database(backend).await;
+    spawn_server(&fresh_database(backend).await).await
+}
+
+/// A server over an existing database: a second one over the same PostgreSQL
+/// database is another replica.
+pub async fn spawn_server(database_url: &str) -> TestApp {
+    let database_url = database_url.to_owned();
     let settings = Settings {
-        bind: "127.0.0.1:0".into(),
-        database_url: database_url.clone(),
-        demo: false,
+        webhook_retry_base: std::time::Duration::from_millis(200),
+        ..Settings::new("127.0.0.1:0", database_url.clone())
     };
     let app = Application::build(&settings).await.expect("build the app");
     let address = format!("http://{}", app.address());

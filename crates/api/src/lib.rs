@@ -5,12 +5,15 @@ pub mod auth;
 pub mod channels;
 pub mod chats;
 pub mod error;
+pub mod events;
 pub mod messages;
 pub mod operations;
 pub mod operators;
 pub mod request_id;
+pub mod webhooks;
 pub mod wire;
 
+use poem::http::Method;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 use sea_orm::DatabaseConnection;
@@ -19,6 +22,24 @@ use sea_orm::DatabaseConnection;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub bus: events::EventBus,
+}
+
+/// The PostgreSQL channel replicas `NOTIFY` when they have written events.
+pub const EVENTS_CHANNEL: &str = "switchboard_events";
+
+impl AppState {
+    /// Tells this process's event streams, and on PostgreSQL every replica's, that
+    /// events were written.
+    pub async fn announce_events(&self) {
+        self.bus.wake();
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            use sea_orm::ConnectionTrait;
+            if let Err(err) = self.db.execute_unprepared(&format!("NOTIFY {EVENTS_CHANNEL}")).await {
+                tracing::warn!("NOTIFY failed: {err}");
+            }
+        }
+    }
 }
 
 #[derive(Tags)]
@@ -35,6 +56,10 @@ pub enum ApiTags {
     Channels,
     /// What a channel connector calls with its channel token.
     Connector,
+    /// Live events: a Server-Sent Events stream and a polling fallback.
+    Events,
+    /// Signed HTTP callbacks for events (admin).
+    Webhooks,
     /// Health of the service.
     Operations,
 }
@@ -50,6 +75,8 @@ type Apis = (
     messages::MessagesApi,
     channels::ChannelsApi,
     operators::OperatorsApi,
+    events::EventsApi,
+    webhooks::WebhooksApi,
     operations::OperationsApi,
 );
 
@@ -60,6 +87,8 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
             messages::MessagesApi { state: state.clone() },
             channels::ChannelsApi { state: state.clone() },
             operators::OperatorsApi { state: state.clone() },
+            events::EventsApi { state: state.clone() },
+            webhooks::WebhooksApi { state: state.clone() },
             operations::OperationsApi { state: state.clone() },
         ),
         "Switchboard",
@@ -70,6 +99,7 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
 
 /// The whole HTTP app: API, spec, Swagger UI, wrapped in the request edge.
 pub fn app(state: AppState) -> impl Endpoint {
+    domain::events::install_presenter(Box::new(wire::WirePresenter));
     let api = openapi(&state);
     let json = api.spec_endpoint();
     let yaml = api.spec_endpoint_yaml();
@@ -79,6 +109,17 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", json)
         .at("/openapi.yaml", yaml)
         .nest("/docs", docs)
-        .data(state)
+        .data(state.clone())
         .with(request_id::Edge)
+        .around(move |ep, req| {
+            let state = state.clone();
+            async move {
+                let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+                let response = ep.call(req).await?;
+                if writes && response.status().is_success() {
+                    state.announce_events().await;
+                }
+                Ok(response)
+            }
+        })
 }

@@ -451,3 +451,16 @@ pub struct AssignmentList {
     pub cursor: Cursor,
     pub collection: Vec<Assignment>,
 }
+
+/// Gives events the same JSON the API answers for their resource.
+pub struct WirePresenter;
+
+impl domain::events::Presenter for WirePresenter {
+    fn chat(&self, view: ChatView) -> serde_json::Value {
+        poem_openapi::types::ToJSON::to_json(&Chat::from(view)).unwrap_or_default()
+    }
+
+    fn message(&self, view: MessageView) -> serde_json::Value {
+        poem_openapi::types::ToJSON::to_json(&Message::new(view)).unwrap_or_default()
+    }
+}

@@ -332,6 +332,17 @@ pub async fn report_status(
         DeliveryStatus::Failed => {}
     }
     let updated = active.update(&txn).await?;
+    let chat = entity::chat::Entity::find_by_id(updated.chat_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::internal("a message lost its chat"))?;
+    crate::events::record_message(
+        &txn,
+        crate::events::EventKind::MessageStatusChanged,
+        &chat,
+        updated.clone(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -14,6 +14,7 @@ use sea_orm::{
 use crate::auth::Caller;
 use crate::db::begin_write;
 use crate::error::{Error, ErrorCode, Result};
+use crate::events::{self, EventKind};
 use crate::paging::{Cursor, PageRequest, count_capped};
 use crate::text::{ForwardText, SearchTerm};
 
@@ -275,7 +276,9 @@ pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Res
     if chat.unread_count != 0 {
         let mut active = touch(chat, now);
         active.unread_count = Set(0);
-        active.update(&txn).await?;
+        let chat = active.update(&txn).await?;
+        events::record_chat(&txn, EventKind::ChatRead, chat.clone()).await?;
+        events::record_unread(&txn, &chat).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -291,7 +294,13 @@ pub async fn set_state(db: &DatabaseConnection, caller: &Caller, chat_id: i64, s
         let mut active = touch(chat, now);
         active.state = Set(state.as_str().to_owned());
         active.closed_at = Set((state == ChatState::Closed).then_some(now));
-        active.update(&txn).await?;
+        let chat = active.update(&txn).await?;
+        let kind = if state == ChatState::Closed {
+            EventKind::ChatClosed
+        } else {
+            EventKind::ChatOpened
+        };
+        events::record_chat(&txn, kind, chat).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -331,7 +340,8 @@ pub async fn forward(
     .await?;
     let mut active = touch(chat, now);
     active.operator_id = Set(Some(to.id));
-    active.update(&txn).await?;
+    let chat = active.update(&txn).await?;
+    events::record_chat(&txn, EventKind::ChatForwarded, chat).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -447,6 +457,14 @@ pub async fn read_all(db: &DatabaseConnection, caller: &Caller, chat_ids: Option
             .filter(chat::Column::Id.is_in(ids.to_vec()))
             .exec(&txn)
             .await?;
+        for chat in chat::Entity::find()
+            .filter(chat::Column::Id.is_in(ids.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            events::record_chat(&txn, EventKind::ChatRead, chat.clone()).await?;
+            events::record_unread(&txn, &chat).await?;
+        }
     }
     txn.commit().await?;
     Ok(())
@@ -500,7 +518,8 @@ pub async fn broadcast(
     for chat in open {
         let inserted = crate::messages::insert_outgoing(&txn, caller, &chat, &message, None).await?;
         sent_to.push(chat.id);
-        crate::messages::record_on_chat(&txn, chat, &inserted, 0).await?;
+        let chat = crate::messages::record_on_chat(&txn, chat, &inserted, 0).await?;
+        events::record_message(&txn, EventKind::MessageCreated, &chat, inserted).await?;
     }
     txn.commit().await?;
     let not_sent_to = unique.into_iter().filter(|id| !sent_to.contains(id)).collect();

@@ -48,7 +48,10 @@ pub async fn get(
 pub async fn chat(db: &DatabaseConnection, caller: &Caller, contact_id: i64) -> Result<ChatView> {
     let contact = find_contact(db, caller.workspace_id, contact_id).await?;
     let txn = crate::db::begin_write(db).await?;
-    let chat = chat_of_contact(&txn, &contact, Utc::now()).await?;
+    let (chat, created) = chat_of_contact(&txn, &contact, Utc::now()).await?;
+    if created {
+        crate::events::record_chat(&txn, crate::events::EventKind::ChatCreated, chat.clone()).await?;
+    }
     txn.commit().await?;
     view(db, chat).await
 }

@@ -72,6 +72,12 @@ error_codes! {
     InvalidTimeWindow = ("invalid_time_window", 400),
     /// A channel may report only `delivered`, `read` or `failed`.
     InvalidStatus = ("invalid_status", 400),
+    /// An event type that does not exist.
+    InvalidEventType = ("invalid_event_type", 400),
+    /// A webhook URL that is not an absolute http(s) URL.
+    InvalidUrl = ("invalid_url", 400),
+    /// A webhook secret shorter than 16 or longer than 200 characters.
+    InvalidSecret = ("invalid_secret", 400),
     /// No valid bearer token was given.
     Unauthorized = ("unauthorized", 401),
     /// Only the operator who wrote a message may edit or delete it.
@@ -90,6 +96,8 @@ error_codes! {
     TokenNotFound = ("token_not_found", 404),
     /// No such channel in the caller's workspace.
     ChannelNotFound = ("channel_not_found", 404),
+    /// No such webhook in the caller's workspace.
+    WebhookNotFound = ("webhook_not_found", 404),
     /// No route matches the path.
     RouteNotFound = ("route_not_found", 404),
     /// The route exists but not with this method.

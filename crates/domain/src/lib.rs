@@ -9,11 +9,13 @@ pub mod contacts;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod messages;
 pub mod operators;
 pub mod paging;
 pub mod text;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use auth::{Caller, Role};

@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::chats::{find_chat, operators_by_id};
 use crate::db::begin_write;
 use crate::error::{Error, ErrorCode, Result};
+use crate::events::{self, EventKind};
 use crate::limits::MAX_IDEMPOTENCY_KEY_CHARS;
 use crate::paging::{Cursor, PageRequest, count_capped};
 use crate::text::MessageText;
@@ -121,7 +122,10 @@ pub async fn send_to_contact(
 ) -> Result<(MessageView, Sent)> {
     let txn = begin_write(db).await?;
     let contact = crate::contacts::find_contact(&txn, caller.workspace_id, contact_id).await?;
-    let chat = chat_of_contact(&txn, &contact, Utc::now()).await?;
+    let (chat, created) = chat_of_contact(&txn, &contact, Utc::now()).await?;
+    if created {
+        events::record_chat(&txn, EventKind::ChatCreated, chat.clone()).await?;
+    }
     send_in(db, txn, caller, chat, message).await
 }
 
@@ -153,7 +157,8 @@ async fn send_in(
         }
         Err(err) => return Err(err.into()),
     };
-    record_on_chat(&txn, chat.clone(), &inserted, 0).await?;
+    let chat = record_on_chat(&txn, chat, &inserted, 0).await?;
+    events::record_message(&txn, EventKind::MessageCreated, &chat, inserted.clone()).await?;
     let sender = operator::Entity::find_by_id(caller.operator_id).one(&txn).await?;
     txn.commit().await?;
     Ok((
@@ -255,15 +260,15 @@ pub(crate) async fn chat_of_contact<C: ConnectionTrait>(
     db: &C,
     contact: &contact::Model,
     now: DateTime<Utc>,
-) -> Result<chat::Model> {
+) -> Result<(chat::Model, bool)> {
     if let Some(chat) = chat::Entity::find()
         .filter(chat::Column::ContactId.eq(contact.id))
         .one(db)
         .await?
     {
-        return Ok(chat);
+        return Ok((chat, false));
     }
-    Ok(chat::ActiveModel {
+    let chat = chat::ActiveModel {
         workspace_id: Set(contact.workspace_id),
         contact_id: Set(contact.id),
         state: Set("open".into()),
@@ -278,7 +283,8 @@ pub(crate) async fn chat_of_contact<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?)
+    .await?;
+    Ok((chat, true))
 }
 
 /// A message from a contact, as a channel connector reports it.
@@ -298,8 +304,9 @@ pub async fn receive(
 ) -> Result<(chat::Model, message::Model)> {
     let now = Utc::now();
     let created_at = incoming.sent_at.map_or(now, |at| at.min(now));
-    let mut chat = chat_of_contact(txn, contact, created_at).await?;
-    if chat.state == "closed" {
+    let (mut chat, created) = chat_of_contact(txn, contact, created_at).await?;
+    let reopened = chat.state == "closed";
+    if reopened {
         let mut active: chat::ActiveModel = chat.into();
         active.state = Set("open".into());
         active.closed_at = Set(None);
@@ -330,6 +337,14 @@ pub async fn receive(
     .insert(txn)
     .await?;
     let chat = record_on_chat(txn, chat, &message, 1).await?;
+    if created {
+        events::record_chat(txn, EventKind::ChatCreated, chat.clone()).await?;
+    }
+    if reopened {
+        events::record_chat(txn, EventKind::ChatOpened, chat.clone()).await?;
+    }
+    events::record_message(txn, EventKind::MessageCreated, &chat, message.clone()).await?;
+    events::record_unread(txn, &chat).await?;
     Ok((chat, message))
 }
 
@@ -531,6 +546,7 @@ pub async fn edit(
     active.text = Set(text.as_str().to_owned());
     active.edited_at = Set(Some(Utc::now()));
     let updated = active.update(&txn).await?;
+    events::record_message(&txn, EventKind::MessageUpdated, &chat, updated.clone()).await?;
     let view = views(&txn, &chat, vec![updated])
         .await?
         .pop()
@@ -551,7 +567,9 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, chat_id: i64, mess
         let mut active: message::ActiveModel = found.into();
         active.text = Set(String::new());
         active.deleted_at = Set(Some(Utc::now()));
-        active.update(&txn).await?
+        let deleted = active.update(&txn).await?;
+        events::record_message(&txn, EventKind::MessageDeleted, &chat, deleted.clone()).await?;
+        deleted
     };
     let view = views(&txn, &chat, vec![row])
         .await?
@@ -626,7 +644,8 @@ pub(crate) async fn recount_unread(txn: &DatabaseTransaction, chat_ids: &[i64], 
             active.unread_count = Set(unread);
             active.version = Set(version + 1);
             active.updated_at = Set(now);
-            active.update(txn).await?;
+            let chat = active.update(txn).await?;
+            events::record_unread(txn, &chat).await?;
         }
     }
     Ok(())

@@ -19,6 +19,8 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "webhook_id", to = "id")]
     pub webhook: HasOne<super::webhook::Entity>,
+    #[sea_orm(belongs_to, from = "event_id", to = "id")]
+    pub event: HasOne<super::event::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

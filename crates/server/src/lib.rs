@@ -11,6 +11,8 @@ use sea_orm_migration::MigratorTrait;
 
 pub use domain;
 
+pub mod webhook_worker;
+
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -19,6 +21,19 @@ pub struct Settings {
     pub bind: String,
     pub database_url: String,
     pub demo: bool,
+    /// The first webhook retry waits this long; each next one twice as long.
+    pub webhook_retry_base: Duration,
+}
+
+impl Settings {
+    pub fn new(bind: impl Into<String>, database_url: impl Into<String>) -> Self {
+        Settings {
+            bind: bind.into(),
+            database_url: database_url.into(),
+            demo: false,
+            webhook_retry_base: Duration::from_secs(1),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,6 +73,7 @@ pub struct Application {
     acceptor: poem::listener::TcpAcceptor,
     db: DatabaseConnection,
     address: SocketAddr,
+    settings: Settings,
 }
 
 impl Application {
@@ -81,7 +97,12 @@ impl Application {
         if settings.demo {
             tracing::info!("Swagger UI: http://{address}/docs (Authorize with the token above)");
         }
-        Ok(Application { acceptor, db, address })
+        Ok(Application {
+            acceptor,
+            db,
+            address,
+            settings: settings.clone(),
+        })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -101,10 +122,33 @@ impl Application {
     /// Serves until `stop` completes, then drains in-flight requests.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.address, "switchboard listening");
-        let app = api::app(api::AppState { db: self.db.clone() });
-        poem::Server::new_with_acceptor(self.acceptor)
+        let bus = api::events::EventBus::default();
+        let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = vec![tokio::spawn(webhook_worker::run(
+            self.db.clone(),
+            bus.clone(),
+            self.settings.webhook_retry_base,
+            tasks_stopped.clone(),
+        ))];
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            tasks.push(tokio::spawn(webhook_worker::listen_for_events(
+                self.settings.database_url.clone(),
+                bus.clone(),
+                tasks_stopped,
+            )));
+        }
+        let app = api::app(api::AppState {
+            db: self.db.clone(),
+            bus,
+        });
+        let served = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(DRAIN_TIMEOUT))
-            .await?;
+            .await;
+        let _ = stop_tasks.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+        served?;
         self.db.close().await.ok();
         tracing::info!("switchboard stopped");
         Ok(())

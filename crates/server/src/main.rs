@@ -24,6 +24,9 @@ enum Command {
         /// Create a demo workspace (once) and log a working token.
         #[arg(long)]
         demo: bool,
+        /// Wait before the first webhook retry, in milliseconds; each next wait doubles.
+        #[arg(long, default_value_t = 1000)]
+        webhook_retry_base_ms: u64,
     },
     /// Bring the database schema up to date and exit.
     Migrate {
@@ -58,13 +61,14 @@ async fn main() -> anyhow::Result<()> {
             bind,
             database_url,
             demo,
+            webhook_retry_base_ms,
         } => {
-            let app = Application::build(&Settings {
-                bind,
-                database_url,
+            let settings = Settings {
                 demo,
-            })
-            .await?;
+                webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
+                ..Settings::new(bind, database_url)
+            };
+            let app = Application::build(&settings).await?;
             app.run_until_stopped().await
         }
         Command::Migrate { database_url } => {
