@@ -7,6 +7,7 @@ mod m20261121_000001_create_workspace_tables;
 mod m20261121_000002_create_channel_tables;
 mod m20261121_000003_create_chat_tables;
 mod m20261121_000004_create_event_tables;
+mod m20261121_000005_create_search_indexes;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_create_channel_tables::Migration),
             Box::new(m20261121_000003_create_chat_tables::Migration),
             Box::new(m20261121_000004_create_event_tables::Migration),
+            Box::new(m20261121_000005_create_search_indexes::Migration),
         ]
     }
 }

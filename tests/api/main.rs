@@ -12,4 +12,5 @@ mod message_operations;
 mod messages;
 mod operations;
 mod operators;
+mod search;
 mod webhooks;

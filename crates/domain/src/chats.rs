@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::{assignment, channel, chat, contact, message, operator};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use crate::auth::Caller;
@@ -112,7 +112,7 @@ pub async fn list(
         Selector::Unread => query = query.filter(chat::Column::UnreadCount.gt(0)),
     }
     if let Some(term) = &filter.term {
-        query = query.filter(term_condition(caller.workspace_id, term));
+        query = query.filter(term_condition(db.get_database_backend(), caller.workspace_id, term));
     }
     let total = count_capped(db, query.clone().into_query()).await?;
     let chats = query
@@ -126,31 +126,55 @@ pub async fn list(
 }
 
 /// Case-insensitive substring match over the contact's name, username, phone and
-/// e-mail, and over the chat's message texts.
-fn term_condition(workspace_id: i64, term: &SearchTerm) -> Condition {
+/// e-mail, and over the chat's message texts, through the search indexes: FTS5
+/// trigram tables on SQLite, `pg_trgm` GIN indexes on PostgreSQL. Trigram indexes
+/// need three characters, so a shorter term matches contact fields only (within the
+/// workspace) and never scans message texts.
+fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm) -> Condition {
     let pattern = term.like_pattern();
     let like = |col: Expr| Expr::expr(Func::lower(col)).like(LikeExpr::new(pattern.clone()).escape('\\'));
-    let contacts = Query::select()
+    let contact_like = Condition::any()
+        .add(like(Expr::col((contact::Entity, contact::Column::Name))))
+        .add(like(Expr::col((contact::Entity, contact::Column::Username))))
+        .add(like(Expr::col((contact::Entity, contact::Column::Phone))))
+        .add(like(Expr::col((contact::Entity, contact::Column::Email))));
+    let contacts_by_like = Query::select()
         .column(contact::Column::Id)
         .from(contact::Entity)
         .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(workspace_id))
-        .cond_where(
+        .cond_where(contact_like)
+        .to_owned();
+    if !term.is_indexable() {
+        return Condition::all().add(chat::Column::ContactId.in_subquery(contacts_by_like));
+    }
+    match backend {
+        DbBackend::Sqlite => {
+            let phrase = term.fts_phrase();
             Condition::any()
-                .add(like(Expr::col((contact::Entity, contact::Column::Name))))
-                .add(like(Expr::col((contact::Entity, contact::Column::Username))))
-                .add(like(Expr::col((contact::Entity, contact::Column::Phone))))
-                .add(like(Expr::col((contact::Entity, contact::Column::Email)))),
-        )
-        .to_owned();
-    let messages = Query::select()
-        .expr(Expr::val(1))
-        .from(message::Entity)
-        .and_where(Expr::col((message::Entity, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)))
-        .and_where(like(Expr::col((message::Entity, message::Column::Text))))
-        .to_owned();
-    Condition::any()
-        .add(chat::Column::ContactId.in_subquery(contacts))
-        .add(Expr::exists(messages))
+                .add(Expr::cust_with_values(
+                    "\"chat\".\"contact_id\" IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)",
+                    [phrase.clone()],
+                ))
+                .add(Expr::cust_with_values(
+                    "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN \
+                     (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))",
+                    [phrase],
+                ))
+        }
+        _ => {
+            let messages = Query::select()
+                .expr(Expr::val(1))
+                .from(message::Entity)
+                .and_where(
+                    Expr::col((message::Entity, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)),
+                )
+                .and_where(like(Expr::col((message::Entity, message::Column::Text))))
+                .to_owned();
+            Condition::any()
+                .add(chat::Column::ContactId.in_subquery(contacts_by_like))
+                .add(Expr::exists(messages))
+        }
+    }
 }
 
 /// Loads contacts, channels, assignees and last messages of `chats` in four queries.

@@ -66,6 +66,17 @@ impl SearchTerm {
         Ok((!trimmed.is_empty()).then(|| SearchTerm(trimmed.to_lowercase())))
     }
 
+    /// Whether trigram indexes can answer it: three characters or more.
+    pub fn is_indexable(&self) -> bool {
+        self.0.chars().count() >= 3
+    }
+
+    /// The term as one FTS5 phrase: quoted, inner quotes doubled, so that no
+    /// character of it is read as query syntax.
+    pub fn fts_phrase(&self) -> String {
+        format!("\"{}\"", self.0.replace('"', "\"\""))
+    }
+
     /// The term as a `LIKE` pattern matching it anywhere, with `\` as the escape.
     pub fn like_pattern(&self) -> String {
         let mut pattern = String::with_capacity(self.0.len() + 2);
@@ -130,6 +141,14 @@ mod tests {
     fn a_search_term_escapes_like_wildcards() {
         let term = SearchTerm::parse(" 50%_off\\ ").unwrap().unwrap();
         assert_eq!(term.like_pattern(), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn a_search_term_is_one_fts_phrase() {
+        let term = SearchTerm::parse(r#"say "hi" OR x"#).unwrap().unwrap();
+        assert_eq!(term.fts_phrase(), r#""say ""hi"" or x""#);
+        assert!(term.is_indexable());
+        assert!(!SearchTerm::parse("ab").unwrap().unwrap().is_indexable());
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! Search and totals at the edges: substrings in every indexed field (any case, any
+//! script), the index following inserts, edits and deletes, short terms, and the
+//! chat list's total exact below its cap and flagged above it.
+
+use reqwest::Method;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::support::{Backend, TestApp, Workspace, contact, spawn_app};
+
+on_both_databases!(
+    search_finds_substrings_in_every_field_in_any_case,
+    the_search_index_follows_inserts_edits_and_deletes,
+    short_terms_match_contact_fields_without_message_texts,
+    totals_are_exact_below_the_cap_and_flagged_above_it,
+);
+
+async fn found(app: &TestApp, ws: &Workspace, term: &str) -> Vec<i64> {
+    let query: String = url_encode(term);
+    let answer = app.get(&format!("/v1/chats?term={query}"), &ws.token).await;
+    let body = answer.assert_ok();
+    assert_eq!(body["cursor"]["totalIsExact"], true);
+    body["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn search_finds_substrings_in_every_field_in_any_case(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let mut olha = contact("o", "Ольга Петренко");
+    olha.username = Some("olha_petrenko".into());
+    olha.phone = Some("+380 67 555 12 34".into());
+    olha.email = Some("Olha.P@Shop.example".into());
+    let (_, olha_chat, _) = app.incoming(&ws, &olha, "Доброго дня! Де моя посилка?").await;
+    let (_, ivan_chat, _) = app
+        .incoming(&ws, &contact("i", "Ivan"), "Refund for order #A-7731 please")
+        .await;
+    for (term, expected) in [
+        ("ОЛЬГА", vec![olha_chat]),
+        ("петрен", vec![olha_chat]),
+        ("LHA_PET", vec![olha_chat]),
+        ("555 12", vec![olha_chat]),
+        ("p@shop", vec![olha_chat]),
+        ("ПОСИЛКА", vec![olha_chat]),
+        ("a-7731", vec![ivan_chat]),
+        ("#A-77", vec![ivan_chat]),
+        ("refund FOR", vec![ivan_chat]),
+        ("\"quoted\" OR x", vec![]),
+        ("nowhere", vec![]),
+    ] {
+        assert_eq!(found(&app, &ws, term).await, expected, "term {term:?}");
+    }
+    app.stop().await;
+}
+
+async fn the_search_index_follows_inserts_edits_and_deletes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hello").await;
+    assert_eq!(found(&app, &ws, "pineapple").await, Vec::<i64>::new());
+    let sent = app
+        .post(
+            &format!("/v1/chats/{chat}/messages"),
+            &ws.token,
+            json!({"text": "Your pineapple ships today"}),
+        )
+        .await;
+    let id = sent.body["id"].as_i64().unwrap();
+    assert_eq!(found(&app, &ws, "pineapple").await, vec![chat], "found after insert");
+
+    let path = format!("/v1/chats/{chat}/messages/{id}");
+    app.request(
+        Method::PATCH,
+        &path,
+        Some(&ws.token),
+        Some(json!({"text": "Your mango ships today"})),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(
+        found(&app, &ws, "pineapple").await,
+        Vec::<i64>::new(),
+        "the old text is gone after an edit"
+    );
+    assert_eq!(found(&app, &ws, "mango").await, vec![chat], "the new text is found");
+
+    app.request(Method::DELETE, &path, Some(&ws.token), None)
+        .await
+        .assert_ok();
+    assert_eq!(
+        found(&app, &ws, "mango").await,
+        Vec::<i64>::new(),
+        "a deleted text is not found"
+    );
+
+    let mut renamed = contact("c", "Olha Kovalenko");
+    renamed.username = Some("kovalenko_o".into());
+    app.incoming(&ws, &renamed, "new name").await;
+    assert_eq!(
+        found(&app, &ws, "kovalenko").await,
+        vec![chat],
+        "a refreshed contact is found by its new name"
+    );
+    app.stop().await;
+}
+
+async fn short_terms_match_contact_fields_without_message_texts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, by_name, _) = app.incoming(&ws, &contact("a", "Ed Wu"), "hello").await;
+    app.incoming(&ws, &contact("b", "Someone"), "ed wu was here").await;
+    assert_eq!(found(&app, &ws, "wu").await, vec![by_name]);
+    assert_eq!(
+        found(&app, &ws, "ed wu").await.len(),
+        2,
+        "three characters and more search message texts too"
+    );
+    app.stop().await;
+}
+
+async fn totals_are_exact_below_the_cap_and_flagged_above_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    bulk_chats(&app, &ws, 10_000).await;
+    let list = app.get("/v1/chats?limitation=20&page=3", &ws.token).await;
+    let body = list.assert_ok();
+    assert_eq!(
+        body["cursor"],
+        json!({"page": 3, "pages": 500, "limitation": 20, "total": 10_000, "totalIsExact": true})
+    );
+    assert_eq!(body["collection"].as_array().unwrap().len(), 20);
+
+    bulk_chats(&app, &ws, 5).await;
+    let list = app.get("/v1/chats?limitation=20", &ws.token).await;
+    let cursor: &Value = &list.body["cursor"];
+    assert_eq!(cursor["totalIsExact"], false, "{cursor}");
+    assert_eq!(cursor["total"], 10_001, "a lower bound: the cap plus one");
+    assert_eq!(cursor["pages"], 501);
+    let deep = app.get("/v1/chats?limitation=20&page=501", &ws.token).await;
+    assert_eq!(
+        deep.body["collection"].as_array().unwrap().len(),
+        5,
+        "pages past the counted ones still answer"
+    );
+    let closed = app.get("/v1/chats?state=closed", &ws.token).await;
+    assert_eq!(closed.body["cursor"]["total"], 0);
+    assert_eq!(closed.body["cursor"]["totalIsExact"], true);
+    app.stop().await;
+}
+
+/// Inserts `count` contacts with a chat each straight into the database: the
+/// arrangement of a large workspace, not the behaviour under test.
+async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64) {
+    let start: i64 = {
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM contact",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    };
+    let at = "2026-01-01T00:00:00+00:00";
+    let contacts = format!(
+        "WITH RECURSIVE n(i) AS (SELECT {start} + 1 UNION ALL SELECT i + 1 FROM n WHERE i < {start} + {count}) \
+         INSERT INTO contact (workspace_id, channel_id, external_id, name, created_at, updated_at) \
+         SELECT {ws}, {ch}, 'bulk-' || i, 'Bulk ' || i, '{at}', '{at}' FROM n",
+        ws = ws.id,
+        ch = ws.channel_id,
+    );
+    let chats = format!(
+        "INSERT INTO chat (workspace_id, contact_id, state, unread_count, last_activity_at, created_at, updated_at, version) \
+         SELECT workspace_id, id, 'open', 0, '{at}', '{at}', '{at}', 1 FROM contact c \
+         WHERE workspace_id = {ws} AND NOT EXISTS (SELECT 1 FROM chat WHERE chat.contact_id = c.id)",
+        ws = ws.id,
+    );
+    app.db.execute_unprepared(&contacts).await.expect("bulk contacts");
+    app.db.execute_unprepared(&chats).await.expect("bulk chats");
+}
