@@ -248,7 +248,7 @@ impl ChannelsApi {
                 sent_at: body.sent_at,
             },
         )?;
-        let received = domain::channels::receive_inbound(&self.state.db, &auth.0, &inbound).await?;
+        let received = self.state.ingest.submit(&auth.0, &inbound).await?;
         let result = Json(InboundResult {
             message_id: received.message_id,
             chat_id: received.chat_id,

@@ -23,6 +23,8 @@ use sea_orm::DatabaseConnection;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub bus: events::EventBus,
+    /// Writes inbound messages with group commit.
+    pub ingest: domain::ingest::Ingestor,
 }
 
 /// The PostgreSQL channel replicas `NOTIFY` when they have written events.

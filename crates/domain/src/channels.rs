@@ -156,27 +156,11 @@ pub async fn receive_inbound(
     caller: &ChannelCaller,
     inbound: &InboundMessage,
 ) -> Result<Received> {
-    let channel = find_channel(db, caller.workspace_id, caller.channel_id).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let txn = begin_write(db).await?;
-        if let Some(first) = find_inbound(&txn, channel.id, &inbound.message.external_message_id).await? {
-            txn.rollback().await?;
-            return Ok(first);
-        }
-        let written = async {
-            let contact = upsert(&txn, &channel, &inbound.contact, Utc::now()).await?;
-            let (chat, message) = receive(&txn, &contact, &inbound.message).await?;
-            Ok::<_, Error>(Received {
-                message_id: message.id,
-                chat_id: chat.id,
-                contact_id: contact.id,
-                duplicate: false,
-            })
-        }
-        .await;
-        match written {
+        match receive_in(&txn, caller, inbound).await {
             Ok(received) => {
                 txn.commit().await?;
                 return Ok(received);
@@ -190,7 +174,27 @@ pub async fn receive_inbound(
     }
 }
 
-fn is_unique_violation(err: &Error) -> bool {
+/// The inbound write itself, inside the caller's transaction (or savepoint).
+pub async fn receive_in<C: ConnectionTrait>(
+    db: &C,
+    caller: &ChannelCaller,
+    inbound: &InboundMessage,
+) -> Result<Received> {
+    let channel = find_channel(db, caller.workspace_id, caller.channel_id).await?;
+    if let Some(first) = find_inbound(db, channel.id, &inbound.message.external_message_id).await? {
+        return Ok(first);
+    }
+    let contact = upsert(db, &channel, &inbound.contact, Utc::now()).await?;
+    let (chat, message) = receive(db, &contact, &inbound.message).await?;
+    Ok(Received {
+        message_id: message.id,
+        chat_id: chat.id,
+        contact_id: contact.id,
+        duplicate: false,
+    })
+}
+
+pub(crate) fn is_unique_violation(err: &Error) -> bool {
     let Some(source) = &err.source else { return false };
     source
         .downcast_ref::<sea_orm::DbErr>()

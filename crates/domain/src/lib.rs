@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod ingest;
 pub mod limits;
 pub mod messages;
 pub mod operators;

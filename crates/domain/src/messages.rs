@@ -238,8 +238,8 @@ async fn replay(db: &DatabaseConnection, existing: message::Model, hash: &str) -
 }
 
 /// Moves the chat's denormalised columns for a new message, in the message's transaction.
-pub(crate) async fn record_on_chat(
-    txn: &DatabaseTransaction,
+pub(crate) async fn record_on_chat<C: ConnectionTrait>(
+    txn: &C,
     chat: chat::Model,
     message: &message::Model,
     unread_delta: i32,
@@ -297,8 +297,8 @@ pub struct IncomingMessage {
 
 /// Writes an incoming message into the contact's chat: the chat is created if needed,
 /// reopened if closed, and its unread count, last message and activity move with it.
-pub async fn receive(
-    txn: &DatabaseTransaction,
+pub async fn receive<C: ConnectionTrait>(
+    txn: &C,
     contact: &contact::Model,
     incoming: &IncomingMessage,
 ) -> Result<(chat::Model, message::Model)> {

@@ -137,9 +137,11 @@ impl Application {
                 tasks_stopped,
             )));
         }
+        let ingest = domain::ingest::Ingestor::start(self.db.clone());
         let app = api::app(api::AppState {
             db: self.db.clone(),
             bus,
+            ingest,
         });
         let served = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(DRAIN_TIMEOUT))
