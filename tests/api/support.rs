@@ -84,6 +84,25 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
+/// Drops a PostgreSQL test database (SQLite files are left in the temp dir).
+pub async fn drop_database(url: &str) {
+    if !url.starts_with("postgres") {
+        return;
+    }
+    let admin = Database::connect(postgres_url().expect("url")).await.expect("connect");
+    let name = url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
+}
+
 fn replace_database_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -297,21 +316,7 @@ impl TestApp {
             server.await.expect("server task").expect("server stopped cleanly");
         }
         self.db.close_by_ref().await.ok();
-        if self.database_url.starts_with("postgres") {
-            let admin = Database::connect(postgres_url().expect("url")).await.expect("connect");
-            let name = self
-                .database_url
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .split('?')
-                .next()
-                .unwrap_or_default();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
-        }
+        drop_database(&self.database_url).await;
     }
 }
 

@@ -4,6 +4,8 @@
 //! only says "something was written"; it never carries events itself.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,12 +34,14 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub struct EventBus {
     tx: watch::Sender<u64>,
+    closing: Arc<AtomicBool>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         EventBus {
             tx: watch::channel(0).0,
+            closing: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -45,6 +49,16 @@ impl Default for EventBus {
 impl EventBus {
     pub fn wake(&self) {
         self.tx.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Ends every stream, so that a shutdown does not wait on open connections.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
@@ -108,12 +122,16 @@ struct Subscription {
     cursor: i64,
     types: Vec<String>,
     wake: watch::Receiver<u64>,
+    bus: EventBus,
     buffer: VecDeque<Event>,
 }
 
 impl Subscription {
     async fn next(mut self) -> Option<(Event, Self)> {
         loop {
+            if self.bus.is_closing() {
+                return None;
+            }
             if let Some(event) = self.buffer.pop_front() {
                 return Some((event, self));
             }
@@ -175,6 +193,7 @@ impl EventsApi {
             cursor,
             types,
             wake: self.state.bus.subscribe(),
+            bus: self.state.bus.clone(),
             buffer: VecDeque::new(),
         };
         let stream = futures::stream::unfold(subscription, |sub| sub.next());

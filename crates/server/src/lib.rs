@@ -140,9 +140,14 @@ impl Application {
         let ingest = domain::ingest::Ingestor::start(self.db.clone());
         let app = api::app(api::AppState {
             db: self.db.clone(),
-            bus,
+            bus: bus.clone(),
             ingest,
         });
+        let closing = bus.clone();
+        let stop = async move {
+            stop.await;
+            closing.close();
+        };
         let served = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(DRAIN_TIMEOUT))
             .await;

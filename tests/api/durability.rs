@@ -1,0 +1,179 @@
+//! Crash safety: every inbound message acknowledged before a SIGKILL is in the
+//! database afterwards, and the database opens and migrates again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::on_both_databases;
+use crate::process::ServerProcess;
+use crate::support::{Backend, drop_database, fresh_database};
+
+on_both_databases!(every_acknowledged_inbound_message_survives_sigkill);
+
+async fn every_acknowledged_inbound_message_survives_sigkill(backend: Backend) {
+    let url = fresh_database(backend).await;
+    let db = switchboard::open_database(&url).await.expect("migrate");
+    let made = switchboard::domain::workspaces::bootstrap(
+        &db,
+        &switchboard::domain::workspaces::BootstrapRequest {
+            workspace: "Acme".into(),
+            admin_email: "admin@acme.test".into(),
+            admin_name: "Admin".into(),
+            channel: Some("web".into()),
+        },
+    )
+    .await
+    .expect("bootstrap");
+    db.close().await.ok();
+    let bot = made.channel_token.unwrap();
+
+    let mut server = ServerProcess::start(&url);
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let client = reqwest::Client::new();
+    let stop_at = Instant::now() + Duration::from_millis(1500);
+    let mut writers = Vec::new();
+    for w in 0..32 {
+        let (client, address, bot, acknowledged) = (
+            client.clone(),
+            server.address.clone(),
+            bot.clone(),
+            acknowledged.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut n = 0;
+            while Instant::now() < stop_at + Duration::from_secs(5) {
+                let id = format!("w{w}-m{n}");
+                n += 1;
+                let body = json!({
+                    "contact": {"externalId": format!("contact-{}", n % 50), "name": "Load"},
+                    "externalMessageId": id,
+                    "text": format!("durable message {id}"),
+                });
+                let sent = client
+                    .post(format!("{address}/v1/channel/messages"))
+                    .bearer_auth(&bot)
+                    .json(&body)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().as_u16() == 201 => acknowledged.lock().unwrap().push(id),
+                    _ => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran: {} acknowledged",
+        acknowledged.len()
+    );
+
+    let db = switchboard::open_database(&url)
+        .await
+        .expect("the database opens and migrates after SIGKILL");
+    let stored: HashSet<String> = entity::message::Entity::find()
+        .filter(entity::message::Column::Direction.eq("incoming"))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.external_id)
+        .collect();
+    let lost: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged messages were lost: {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+    eprintln!("{} acknowledged messages all survived SIGKILL", acknowledged.len());
+    db.close().await.ok();
+    drop_database(&url).await;
+}
+
+on_both_databases!(sigterm_drains_in_flight_requests_and_exits_zero);
+
+async fn sigterm_drains_in_flight_requests_and_exits_zero(backend: Backend) {
+    let url = fresh_database(backend).await;
+    let db = switchboard::open_database(&url).await.expect("migrate");
+    let made = switchboard::domain::workspaces::bootstrap(
+        &db,
+        &switchboard::domain::workspaces::BootstrapRequest {
+            workspace: "Acme".into(),
+            admin_email: "admin@acme.test".into(),
+            admin_name: "Admin".into(),
+            channel: Some("web".into()),
+        },
+    )
+    .await
+    .expect("bootstrap");
+    let (bot, admin) = (made.channel_token.unwrap(), made.admin_token);
+
+    let mut server = ServerProcess::start(&url);
+    let client = reqwest::Client::new();
+    // An open event stream must not hold the shutdown up.
+    let stream = client
+        .get(format!("{}/v1/events", server.address))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let requests: Vec<_> = (0..64)
+        .map(|i| {
+            let body = json!({"contact": {"externalId": "c", "name": "Load"}, "externalMessageId": format!("m{i}"), "text": "drain me"});
+            client.post(format!("{}/v1/channel/messages", server.address)).bearer_auth(&bot).json(&body).send()
+        })
+        .collect();
+    let in_flight = tokio::spawn(futures::future::join_all(requests));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.terminate()).await.unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+
+    let answers = in_flight.await.unwrap();
+    let mut acknowledged = Vec::new();
+    for (i, answer) in answers.into_iter().enumerate() {
+        match answer {
+            // Accepted before the signal: answered in full.
+            Ok(response) => {
+                assert_eq!(
+                    response.status().as_u16(),
+                    201,
+                    "request {i} was cut short: {}",
+                    response.status()
+                );
+                acknowledged.push(format!("m{i}"));
+            }
+            // Arrived after the listener closed: refused, never half-done.
+            Err(err) => assert!(err.is_connect() || err.is_request(), "request {i}: {err}"),
+        }
+    }
+    assert!(!acknowledged.is_empty(), "some requests were in flight");
+    let stored: HashSet<String> = entity::message::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.external_id)
+        .collect();
+    assert!(acknowledged.iter().all(|id| stored.contains(id)));
+    db.close().await.ok();
+    drop_database(&url).await;
+}
