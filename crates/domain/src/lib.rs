@@ -15,6 +15,7 @@ pub mod limits;
 pub mod messages;
 pub mod operators;
 pub mod paging;
+pub mod seed;
 pub mod text;
 pub mod webhooks;
 pub mod workspaces;

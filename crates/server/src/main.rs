@@ -33,6 +33,20 @@ enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = domain::db::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Generate a realistic workspace in bulk (for benchmarks and demos).
+    Seed {
+        #[arg(long)]
+        chats: u64,
+        #[arg(long, default_value_t = 10)]
+        messages_per_chat: u64,
+        #[arg(long, default_value = "Seeded")]
+        workspace: String,
+        /// Print the workspace id and tokens as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "DATABASE_URL", default_value = domain::db::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
     /// Create a workspace with its first admin (and optionally a channel).
     Bootstrap {
         #[arg(long)]
@@ -70,6 +84,45 @@ async fn main() -> anyhow::Result<()> {
             };
             let app = Application::build(&settings).await?;
             app.run_until_stopped().await
+        }
+        Command::Seed {
+            chats,
+            messages_per_chat,
+            workspace,
+            json,
+            database_url,
+        } => {
+            let db = open_database(&database_url).await?;
+            let bar = indicatif::ProgressBar::new(chats).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} chats ({per_sec}, {eta} left)",
+                )
+                .expect("template")
+                .progress_chars("=> "),
+            );
+            let started = std::time::Instant::now();
+            let seeded = domain::seed::seed(&db, &workspace, chats, messages_per_chat, |n| bar.set_position(n))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish();
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let out = serde_json::json!({
+                    "workspaceId": seeded.workspace_id,
+                    "adminToken": seeded.admin_token,
+                    "channelToken": seeded.channel_token,
+                    "chats": seeded.chats,
+                    "messages": seeded.messages,
+                    "seconds": seconds,
+                });
+                println!("{out}");
+            } else {
+                println!(
+                    "seeded workspace {} with {} chats and {} messages in {seconds:.1} s; admin token {}",
+                    seeded.workspace_id, seeded.chats, seeded.messages, seeded.admin_token
+                );
+            }
+            Ok(())
         }
         Command::Migrate { database_url } => {
             open_database(&database_url).await?;
