@@ -34,6 +34,7 @@ impl AppState {
     /// Tells this process's event streams, and on PostgreSQL every replica's, that
     /// events were written.
     pub async fn announce_events(&self) {
+        domain::cache::bump();
         self.bus.wake();
         if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             use sea_orm::ConnectionTrait;

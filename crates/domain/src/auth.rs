@@ -7,6 +7,9 @@ use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
+use std::sync::OnceLock;
+
+use crate::cache::TtlCache;
 use crate::error::{Error, ErrorCode, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +75,12 @@ fn unauthorized() -> Error {
 /// Resolves an operator token into its caller; revoked tokens, channel tokens and
 /// inactive operators are all simply "unauthorized".
 pub async fn authenticate_operator(db: &DatabaseConnection, token: &str) -> Result<Caller> {
+    let hash = hash_token(token);
+    if let Some(caller) = token_cache().get(&hash, 0) {
+        return Ok(caller);
+    }
     let Some((token_row, Some(op))) = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash_token(token)))
+        .filter(api_token::Column::TokenHash.eq(hash.clone()))
         .filter(api_token::Column::RevokedAt.is_null())
         .find_also_related(operator::Entity)
         .one(db)
@@ -92,12 +99,29 @@ pub async fn authenticate_operator(db: &DatabaseConnection, token: &str) -> Resu
         active.last_used_at = Set(Some(now));
         active.update(db).await?;
     }
-    Ok(Caller {
+    let caller = Caller {
         workspace_id: op.workspace_id,
         operator_id: op.id,
         role,
         token_id: token_row.id,
-    })
+    };
+    token_cache().put(hash, caller.clone(), 0);
+    Ok(caller)
+}
+
+/// How long a resolved token is trusted without reading it again. Revoking a token
+/// or deactivating an operator clears this process's cache at once; on another
+/// replica the change shows within this time.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn token_cache() -> &'static TtlCache<String, Caller> {
+    static CACHE: OnceLock<TtlCache<String, Caller>> = OnceLock::new();
+    CACHE.get_or_init(|| TtlCache::new(TOKEN_CACHE_TTL, 10_000))
+}
+
+/// Forgets every resolved token (after a revocation or deactivation).
+pub fn forget_tokens() {
+    token_cache().clear();
 }
 
 #[cfg(test)]

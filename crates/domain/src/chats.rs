@@ -114,15 +114,45 @@ pub async fn list(
     if let Some(term) = &filter.term {
         query = query.filter(term_condition(db.get_database_backend(), caller.workspace_id, term));
     }
-    let total = count_capped(db, query.clone().into_query()).await?;
-    let chats = query
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}",
+        caller.workspace_id, filter.state, filter.selector, filter.term
+    );
+    let generation = crate::cache::generation();
+    let total = match total_cache().get(&key, generation) {
+        Some(total) => total,
+        None => {
+            let total = count_capped(db, query.clone().into_query()).await?;
+            total_cache().put(key, total, generation);
+            total
+        }
+    };
+    let rows = query
         .order_by_desc(chat::Column::LastActivityAt)
         .order_by_desc(chat::Column::Id)
         .limit(page.limitation)
         .offset(page.offset())
+        .find_also_related(contact::Entity)
         .all(db)
         .await?;
-    Ok((Cursor::new(page, total), load_views(db, chats).await?))
+    let pairs = rows
+        .into_iter()
+        .map(|(chat, contact)| {
+            contact
+                .map(|c| (chat, c))
+                .ok_or_else(|| Error::internal("a chat without its contact"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((Cursor::new(page, total), views_of(db, pairs).await?))
+}
+
+/// How long the chat list's totals are reused. Local writes invalidate them at
+/// once (see `cache::generation`); another replica's writes show within this time.
+pub const TOTAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn total_cache() -> &'static crate::cache::TtlCache<String, u64> {
+    static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, u64>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| crate::cache::TtlCache::new(TOTAL_CACHE_TTL, 10_000))
 }
 
 /// Case-insensitive substring match over the contact's name, username, phone and
@@ -177,7 +207,7 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm) -> C
     }
 }
 
-/// Loads contacts, channels, assignees and last messages of `chats` in four queries.
+/// Loads contacts, channels, assignees and last messages of `chats`.
 pub async fn load_views<C: ConnectionTrait>(db: &C, chats: Vec<chat::Model>) -> Result<Vec<ChatView>> {
     if chats.is_empty() {
         return Ok(Vec::new());
@@ -189,28 +219,73 @@ pub async fn load_views<C: ConnectionTrait>(db: &C, chats: Vec<chat::Model>) -> 
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let channels: HashMap<i64, channel::Model> = channel::Entity::find()
-        .filter(channel::Column::Id.is_in(contacts.values().map(|c| c.channel_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let operators = operators_by_id(db, chats.iter().filter_map(|c| c.operator_id)).await?;
-    let mut last_messages: HashMap<i64, message::Model> = message::Entity::find()
-        .filter(message::Column::Id.is_in(chats.iter().filter_map(|c| c.last_message_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
-    chats
+    let pairs = chats
         .into_iter()
         .map(|chat| {
             let contact = contacts
                 .get(&chat.contact_id)
                 .cloned()
                 .ok_or_else(|| Error::internal(format!("chat {} has no contact", chat.id)))?;
+            Ok((chat, contact))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    views_of(db, pairs).await
+}
+
+/// Channels rarely change and operators' names do not: both are kept for a minute.
+const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn channel_cache() -> &'static crate::cache::TtlCache<i64, channel::Model> {
+    static CACHE: std::sync::OnceLock<crate::cache::TtlCache<i64, channel::Model>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| crate::cache::TtlCache::new(DIRECTORY_TTL, 10_000))
+}
+
+async fn channels_by_id<C: ConnectionTrait>(db: &C, ids: Vec<i64>) -> Result<HashMap<i64, channel::Model>> {
+    let mut found = HashMap::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match channel_cache().get(&id, 0) {
+            Some(channel) => {
+                found.insert(id, channel);
+            }
+            None => missing.push(id),
+        }
+    }
+    if !missing.is_empty() {
+        for channel in channel::Entity::find()
+            .filter(channel::Column::Id.is_in(missing))
+            .all(db)
+            .await?
+        {
+            channel_cache().put(channel.id, channel.clone(), 0);
+            found.insert(channel.id, channel);
+        }
+    }
+    Ok(found)
+}
+
+/// Completes chats (with their contacts) into views: channels, assignees, last messages.
+async fn views_of<C: ConnectionTrait>(db: &C, pairs: Vec<(chat::Model, contact::Model)>) -> Result<Vec<ChatView>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let channels = channels_by_id(db, pairs.iter().map(|(_, c)| c.channel_id).collect()).await?;
+    let operators = operators_by_id(db, pairs.iter().filter_map(|(c, _)| c.operator_id).collect::<Vec<_>>()).await?;
+    let last_ids: Vec<i64> = pairs.iter().filter_map(|(c, _)| c.last_message_id).collect();
+    let mut last_messages: HashMap<i64, message::Model> = if last_ids.is_empty() {
+        HashMap::new()
+    } else {
+        message::Entity::find()
+            .filter(message::Column::Id.is_in(last_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect()
+    };
+    pairs
+        .into_iter()
+        .map(|(chat, contact)| {
             let channel = channels
                 .get(&contact.channel_id)
                 .cloned()
@@ -230,17 +305,33 @@ pub async fn operators_by_id<C: ConnectionTrait>(
     db: &C,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, operator::Model>> {
-    let ids: Vec<i64> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+    let mut found = HashMap::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match operator_cache().get(&id, 0) {
+            Some(op) => {
+                found.insert(id, op);
+            }
+            None => missing.push(id),
+        }
     }
-    Ok(operator::Entity::find()
-        .filter(operator::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect())
+    if !missing.is_empty() {
+        for op in operator::Entity::find()
+            .filter(operator::Column::Id.is_in(missing))
+            .all(db)
+            .await?
+        {
+            operator_cache().put(op.id, op.clone(), 0);
+            found.insert(op.id, op);
+        }
+    }
+    Ok(found)
+}
+
+/// Operators as chats and messages name them (id and name, which never change).
+fn operator_cache() -> &'static crate::cache::TtlCache<i64, operator::Model> {
+    static CACHE: std::sync::OnceLock<crate::cache::TtlCache<i64, operator::Model>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| crate::cache::TtlCache::new(DIRECTORY_TTL, 10_000))
 }
 
 /// The chat with this id in the caller's workspace; another workspace's chat is

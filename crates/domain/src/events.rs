@@ -125,6 +125,7 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
+    crate::cache::bump();
     let hooks = webhook::Entity::find()
         .filter(webhook::Column::WorkspaceId.eq(workspace_id))
         .filter(webhook::Column::Active.eq(true))

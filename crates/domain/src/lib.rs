@@ -3,6 +3,7 @@
 //! workspace here, so the HTTP layer cannot forget to. No HTTP types appear in this crate.
 
 pub mod auth;
+pub mod cache;
 pub mod channels;
 pub mod chats;
 pub mod contacts;

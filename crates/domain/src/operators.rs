@@ -104,7 +104,9 @@ pub async fn set_active(
     }
     let mut model: operator::ActiveModel = found.into();
     model.active = Set(active);
-    Ok(model.update(db).await?)
+    let updated = model.update(db).await?;
+    crate::auth::forget_tokens();
+    Ok(updated)
 }
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
@@ -163,6 +165,7 @@ pub async fn revoke_token(db: &DatabaseConnection, caller: &Caller, token_id: i6
         let mut model: api_token::ActiveModel = found.into();
         model.revoked_at = Set(Some(Utc::now()));
         model.update(db).await?;
+        crate::auth::forget_tokens();
     }
     Ok(())
 }

@@ -1,0 +1,81 @@
+//! Short-lived in-process caches for what every request would otherwise read again:
+//! resolved tokens and the chat list's capped totals. Local changes invalidate them
+//! at once; changes made through another replica show within the time-to-live.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A map whose entries expire after a time-to-live.
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<K, (V, Instant, u64)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        TtlCache {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value, if it is younger than the TTL and was stored at `generation`.
+    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, at, stored)| at.elapsed() < self.ttl && *stored == generation)
+            .map(|(v, _, _)| v.clone())
+    }
+
+    pub fn put(&self, key: K, value: V, generation: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= self.capacity {
+            let ttl = self.ttl;
+            entries.retain(|_, (_, at, _)| at.elapsed() < ttl);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, Instant::now(), generation));
+    }
+
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// How many changes this process has seen; cached results carry the generation they
+/// were computed at. It moves when an event is written and again when a write
+/// request has been answered (after its commit), so a result computed from data a
+/// transaction was still changing is not kept.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
+/// Marks a change.
+pub fn bump() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_gone_after_its_ttl_or_a_new_generation() {
+        let cache = TtlCache::new(Duration::from_millis(30), 10);
+        cache.put("k", 1, 5);
+        assert_eq!(cache.get(&"k", 5), Some(1));
+        assert_eq!(cache.get(&"k", 6), None);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(cache.get(&"k", 5), None);
+    }
+}
