@@ -132,8 +132,10 @@ impl MigrationTrait for Migration {
                 // each filter gets an index whose prefix is its equality columns.
                 "CREATE INDEX IF NOT EXISTS chat_activity ON chat (workspace_id, last_activity_at, id)",
                 "CREATE INDEX IF NOT EXISTS chat_state_activity ON chat (workspace_id, state, last_activity_at, id)",
-                "CREATE INDEX IF NOT EXISTS chat_operator_activity ON chat (workspace_id, operator_id, state, last_activity_at, id)",
+                "CREATE INDEX IF NOT EXISTS chat_operator_activity ON chat (workspace_id, operator_id, last_activity_at, id)",
+                "CREATE INDEX IF NOT EXISTS chat_operator_state_activity ON chat (workspace_id, operator_id, state, last_activity_at, id)",
                 "CREATE INDEX IF NOT EXISTS chat_unread_activity ON chat (workspace_id, last_activity_at, id) WHERE unread_count > 0",
+                "CREATE INDEX IF NOT EXISTS chat_unread_state_activity ON chat (workspace_id, state, last_activity_at, id) WHERE unread_count > 0",
                 "CREATE INDEX IF NOT EXISTS message_chat ON message (chat_id, id)",
                 "CREATE INDEX IF NOT EXISTS message_chat_created ON message (chat_id, created_at, id)",
                 "CREATE UNIQUE INDEX IF NOT EXISTS message_idempotency ON message (workspace_id, idempotency_key)",

@@ -14,6 +14,7 @@ on_both_databases!(
     the_search_index_follows_inserts_edits_and_deletes,
     short_terms_match_contact_fields_without_message_texts,
     totals_are_exact_below_the_cap_and_flagged_above_it,
+    a_common_term_lists_its_chats_in_activity_order,
 );
 
 async fn found(app: &TestApp, ws: &Workspace, term: &str) -> Vec<i64> {
@@ -196,4 +197,45 @@ async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64) {
     );
     app.db.execute_unprepared(&contacts).await.expect("bulk contacts");
     app.db.execute_unprepared(&chats).await.expect("bulk chats");
+}
+
+async fn a_common_term_lists_its_chats_in_activity_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    bulk_chats(&app, &ws, 3_000).await;
+    // Five chats in six say "widget": far more matches than a rare term has.
+    let at = "2026-01-02T00:00:00+00:00";
+    let messages = format!(
+        "INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, sender_type, \
+         status, created_at) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', \
+         CASE WHEN c.id % 6 = 0 THEN 'nothing here' ELSE 'my Widget broke' END, 'contact', 'delivered', '{at}' \
+         FROM chat c WHERE c.workspace_id = {ws}",
+        ch = ws.channel_id,
+        ws = ws.id,
+    );
+    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    let answer = app.get("/v1/chats?term=widget&limitation=20", &ws.token).await;
+    let body = answer.assert_ok();
+    let ids: Vec<i64> = body["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    let all = app.get("/v1/chats?limitation=20&page=1", &ws.token).await;
+    let first_ids: Vec<i64> = all.body["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    let expected: Vec<i64> = first_ids.iter().copied().filter(|id| id % 6 != 0).collect();
+    assert_eq!(
+        &ids[..expected.len()],
+        &expected[..],
+        "matching chats in the list's own order"
+    );
+    assert!(ids.iter().all(|id| id % 6 != 0), "only chats that say widget");
+    assert_eq!(body["cursor"]["total"], 2_500, "{}", body["cursor"]);
+    app.stop().await;
 }

@@ -106,13 +106,25 @@ pub async fn list(
     match filter.selector {
         Selector::None => {}
         Selector::Private(operator_id) => {
-            find_operator(db, caller, operator_id).await?;
+            let known = operators_by_id(db, [operator_id]).await?;
+            if known
+                .get(&operator_id)
+                .is_none_or(|op| op.workspace_id != caller.workspace_id)
+            {
+                return Err(Error::operator_not_found(operator_id));
+            }
             query = query.filter(chat::Column::OperatorId.eq(operator_id));
         }
         Selector::Unread => query = query.filter(chat::Column::UnreadCount.gt(0)),
     }
     if let Some(term) = &filter.term {
-        query = query.filter(term_condition(db.get_database_backend(), caller.workspace_id, term));
+        let common = is_common(db, term).await?;
+        query = query.filter(term_condition(
+            db.get_database_backend(),
+            caller.workspace_id,
+            term,
+            common,
+        ));
     }
     let key = format!(
         "{}|{:?}|{:?}|{:?}",
@@ -155,12 +167,41 @@ fn total_cache() -> &'static crate::cache::TtlCache<String, u64> {
     CACHE.get_or_init(|| crate::cache::TtlCache::new(TOTAL_CACHE_TTL, 10_000))
 }
 
+/// A term found in more messages than this is "common" (see `term_condition`).
+const COMMON_TERM_MATCHES: i64 = 2_000;
+
+/// Whether the term matches so many messages that walking chats beats collecting
+/// matches (SQLite only; the answer is kept for a minute per term).
+async fn is_common(db: &DatabaseConnection, term: &SearchTerm) -> Result<bool> {
+    if db.get_database_backend() != DbBackend::Sqlite || !term.is_indexable() {
+        return Ok(false);
+    }
+    static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, bool>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| crate::cache::TtlCache::new(std::time::Duration::from_secs(60), 10_000));
+    let phrase = term.fts_phrase();
+    if let Some(common) = cache.get(&phrase, 0) {
+        return Ok(common);
+    }
+    let probe = sea_orm::Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT ?)",
+        [phrase.clone().into(), (COMMON_TERM_MATCHES + 1).into()],
+    );
+    let n: i64 = match db.query_one_raw(probe).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    let common = n > COMMON_TERM_MATCHES;
+    cache.put(phrase, common, 0);
+    Ok(common)
+}
+
 /// Case-insensitive substring match over the contact's name, username, phone and
 /// e-mail, and over the chat's message texts, through the search indexes: FTS5
 /// trigram tables on SQLite, `pg_trgm` GIN indexes on PostgreSQL. Trigram indexes
 /// need three characters, so a shorter term matches contact fields only (within the
 /// workspace) and never scans message texts.
-fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm) -> Condition {
+fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, common: bool) -> Condition {
     let pattern = term.like_pattern();
     let like = |col: Expr| Expr::expr(Func::lower(col)).like(LikeExpr::new(pattern.clone()).escape('\\'));
     let contact_like = Condition::any()
@@ -180,16 +221,25 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm) -> C
     match backend {
         DbBackend::Sqlite => {
             let phrase = term.fts_phrase();
-            Condition::any()
-                .add(Expr::cust_with_values(
-                    "\"chat\".\"contact_id\" IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)",
-                    [phrase.clone()],
-                ))
-                .add(Expr::cust_with_values(
+            let contacts = Expr::cust_with_values(
+                "\"chat\".\"contact_id\" IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)",
+                [phrase.clone()],
+            );
+            let messages = if common {
+                // A common term matches most chats: walk chats in list order and look
+                // at each one's own messages, which stops after a page of matches.
+                Expr::cust_with_values(
+                    "EXISTS (SELECT 1 FROM message m WHERE m.chat_id = \"chat\".\"id\" AND m.text LIKE ? ESCAPE '\\')",
+                    [pattern.clone()],
+                )
+            } else {
+                Expr::cust_with_values(
                     "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN \
                      (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))",
                     [phrase],
-                ))
+                )
+            };
+            Condition::any().add(contacts).add(messages)
         }
         _ => {
             let messages = Query::select()
