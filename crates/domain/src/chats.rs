@@ -171,9 +171,9 @@ fn total_cache() -> &'static crate::cache::TtlCache<String, u64> {
 const COMMON_TERM_MATCHES: i64 = 2_000;
 
 /// Whether the term matches so many messages that walking chats beats collecting
-/// matches (SQLite only; the answer is kept for a minute per term).
+/// matches (the answer is kept for a minute per term).
 async fn is_common(db: &DatabaseConnection, term: &SearchTerm) -> Result<bool> {
-    if db.get_database_backend() != DbBackend::Sqlite || !term.is_indexable() {
+    if !term.is_indexable() {
         return Ok(false);
     }
     static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, bool>> = std::sync::OnceLock::new();
@@ -182,11 +182,18 @@ async fn is_common(db: &DatabaseConnection, term: &SearchTerm) -> Result<bool> {
     if let Some(common) = cache.get(&phrase, 0) {
         return Ok(common);
     }
-    let probe = sea_orm::Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT ?)",
-        [phrase.clone().into(), (COMMON_TERM_MATCHES + 1).into()],
-    );
+    let probe = match db.get_database_backend() {
+        DbBackend::Sqlite => sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT ?)",
+            [phrase.clone().into(), (COMMON_TERM_MATCHES + 1).into()],
+        ),
+        backend => sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM message WHERE lower(text) LIKE $1 ESCAPE '\\' LIMIT $2) AS m",
+            [term.like_pattern().into(), (COMMON_TERM_MATCHES + 1).into()],
+        ),
+    };
     let n: i64 = match db.query_one_raw(probe).await? {
         Some(row) => row.try_get("", "n")?,
         None => 0,
