@@ -57,7 +57,7 @@ class Server:
     def __init__(self, db_url):
         self.proc = subprocess.Popen(
             ["taskset", "-c", "0", BINARY, "--log-format", "json", "serve", "--bind", "127.0.0.1:0",
-             "--database-url", db_url],
+             "--database-url", db_url, "--rate-limit-per-minute", "0"],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
             env={**os.environ, "RUST_LOG": "warn,switchboard=info,switchboard_api=warn"},
         )

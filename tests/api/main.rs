@@ -8,6 +8,7 @@ mod channels;
 mod chats;
 mod durability;
 mod events;
+mod hardening;
 mod isolation;
 mod message_operations;
 mod messages;

@@ -145,11 +145,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// A server over an existing database: a second one over the same PostgreSQL
 /// database is another replica.
 pub async fn spawn_server(database_url: &str) -> TestApp {
+    spawn_with(database_url, |_| {}).await
+}
+
+/// A server over a fresh database, with some settings changed.
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_with(&fresh_database(backend).await, change).await
+}
+
+async fn spawn_with(database_url: &str, change: impl FnOnce(&mut Settings)) -> TestApp {
     let database_url = database_url.to_owned();
-    let settings = Settings {
+    let mut settings = Settings {
         webhook_retry_base: std::time::Duration::from_millis(200),
+        rate_limit_per_minute: 0,
         ..Settings::new("127.0.0.1:0", database_url.clone())
     };
+    change(&mut settings);
     let app = Application::build(&settings).await.expect("build the app");
     let address = format!("http://{}", app.address());
     let db = app.database().clone();

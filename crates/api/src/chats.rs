@@ -53,6 +53,38 @@ pub struct SendContactMessage {
     pub content: String,
 }
 
+/// A chat with its version as an entity tag.
+#[derive(ApiResponse)]
+pub enum ChatResponse {
+    /// The chat. `ETag` is its version; send it back as `If-Match` to write only if
+    /// nobody changed the chat in between.
+    #[oai(status = 200)]
+    Ok(Json<Chat>, #[oai(header = "ETag")] String),
+}
+
+/// The entity tag of a chat version.
+fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header names: `"7"`, `W/"7"` or `7`; `*` (or no header)
+/// names none. Anything else can match no version.
+fn expected_version(if_match: &Option<String>) -> std::result::Result<Option<i32>, domain::Error> {
+    let Some(value) = if_match.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    if value == "*" {
+        return Ok(None);
+    }
+    let bare = value.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<i32>().map(Some).map_err(|_| {
+        domain::Error::new(
+            domain::ErrorCode::VersionMismatch,
+            format!("If-Match {value:?} matches no version of this chat"),
+        )
+    })
+}
+
 #[derive(ApiResponse)]
 pub enum SendResponse {
     /// The message was written.
@@ -125,10 +157,10 @@ impl ChatsApi {
         operation_id = "getChat",
         tag = "ApiTags::Chats"
     )]
-    async fn get_chat(&self, auth: OperatorAuth, #[oai(name = "chatId")] chat_id: Path<i64>) -> Result<Json<Chat>> {
-        Ok(Json(
-            domain::chats::get(&self.state.db, &auth.0, chat_id.0).await?.into(),
-        ))
+    async fn get_chat(&self, auth: OperatorAuth, #[oai(name = "chatId")] chat_id: Path<i64>) -> Result<ChatResponse> {
+        let chat: Chat = domain::chats::get(&self.state.db, &auth.0, chat_id.0).await?.into();
+        let etag = etag(chat.version);
+        Ok(ChatResponse::Ok(Json(chat), etag))
     }
 
     /// Read a chat
@@ -145,8 +177,12 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
+        /// The chat's `ETag` as last read: the write happens only if the chat has not
+        /// changed since (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
-        domain::chats::read(&self.state.db, &auth.0, chat_id.0).await?;
+        domain::chats::read(&self.state.db, &auth.0, chat_id.0, expected_version(&if_match.0)?).await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -163,8 +199,20 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
+        /// The chat's `ETag` as last read: the write happens only if the chat has not
+        /// changed since (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
-        domain::chats::set_state(&self.state.db, &auth.0, chat_id.0, domain::chats::ChatState::Closed).await?;
+        let expected = expected_version(&if_match.0)?;
+        domain::chats::set_state(
+            &self.state.db,
+            &auth.0,
+            chat_id.0,
+            domain::chats::ChatState::Closed,
+            expected,
+        )
+        .await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -181,8 +229,20 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
+        /// The chat's `ETag` as last read: the write happens only if the chat has not
+        /// changed since (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
-        domain::chats::set_state(&self.state.db, &auth.0, chat_id.0, domain::chats::ChatState::Open).await?;
+        let expected = expected_version(&if_match.0)?;
+        domain::chats::set_state(
+            &self.state.db,
+            &auth.0,
+            chat_id.0,
+            domain::chats::ChatState::Open,
+            expected,
+        )
+        .await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -201,10 +261,15 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
         #[oai(name = "operatorId")] operator_id: Path<i64>,
+        /// The chat's `ETag` as last read: the write happens only if the chat has not
+        /// changed since (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: Json<ForwardRequest>,
     ) -> Result<Json<StateResponse>> {
         let text = ForwardText::parse(&body.0.text)?;
-        domain::chats::forward(&self.state.db, &auth.0, chat_id.0, operator_id.0, &text).await?;
+        let expected = expected_version(&if_match.0)?;
+        domain::chats::forward(&self.state.db, &auth.0, chat_id.0, operator_id.0, &text, expected).await?;
         Ok(Json(StateResponse::done()))
     }
 

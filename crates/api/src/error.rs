@@ -60,12 +60,19 @@ pub enum ApiError {
     /// `operator_inactive`, `idempotency_key_reused`).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// `If-Match` names a version the chat no longer has (`version_mismatch`).
+    #[oai(status = 412)]
+    PreconditionFailed(Json<ErrorBody>),
     /// The body is larger than 1 MiB (`payload_too_large`).
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json` (`unsupported_media_type`).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// Too many requests with this token (`rate_limited`); `Retry-After` says when to
+    /// try again.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
     /// The server failed (`internal`); the log has the cause under the request id.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -81,8 +88,10 @@ impl From<Error> for ApiError {
             403 => ApiError::Forbidden(body),
             404 => ApiError::NotFound(body),
             409 => ApiError::Conflict(body),
+            412 => ApiError::PreconditionFailed(body),
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
+            429 => ApiError::TooManyRequests(body),
             _ => ApiError::Internal(body),
         }
     }

@@ -196,7 +196,10 @@ impl EventsApi {
             bus: self.state.bus.clone(),
             buffer: VecDeque::new(),
         };
-        let stream = futures::stream::unfold(subscription, |sub| sub.next());
+        let guard = crate::metrics::SubscriberGuard::new();
+        let stream = futures::stream::unfold((subscription, guard), |(sub, guard)| async move {
+            sub.next().await.map(|(event, sub)| (event, (sub, guard)))
+        });
         Ok(EventStream::new(Box::pin(stream) as BoxStream<'static, Event>)
             .keep_alive(HEARTBEAT)
             .to_event(|event| {

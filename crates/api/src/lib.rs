@@ -7,8 +7,10 @@ pub mod chats;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod metrics;
 pub mod operations;
 pub mod operators;
+pub mod rate_limit;
 pub mod request_id;
 pub mod webhooks;
 pub mod wire;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub bus: events::EventBus,
     /// Writes inbound messages with group commit.
     pub ingest: domain::ingest::Ingestor,
+    /// Per-token request limit; `None` turns it off.
+    pub rate_limiter: Option<std::sync::Arc<rate_limit::RateLimiter>>,
 }
 
 /// The PostgreSQL channel replicas `NOTIFY` when they have written events.
@@ -112,7 +116,9 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", json)
         .at("/openapi.yaml", yaml)
         .nest("/docs", docs)
+        .at("/metrics", poem::get(metrics::metrics))
         .data(state.clone())
+        .with(rate_limit::RateLimit(state.rate_limiter.clone()))
         .with(request_id::Edge)
         .around(move |ep, req| {
             let state = state.clone();

@@ -43,6 +43,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+        let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
         let inner = &self.inner;
         let answer = REQUEST_ID.scope(id.clone(), async move {
             let started = std::time::Instant::now();
@@ -54,6 +55,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
                 },
             };
             let status = response.status().as_u16();
+            crate::metrics::record(&path, &method, status, started.elapsed());
             if status >= 500 {
                 tracing::warn!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
             } else {

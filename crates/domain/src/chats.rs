@@ -401,6 +401,35 @@ pub async fn find_chat<C: ConnectionTrait>(db: &C, caller: &Caller, chat_id: i64
         .ok_or_else(|| Error::chat_not_found(chat_id))
 }
 
+/// The chat, locked for this write transaction (`FOR UPDATE` on PostgreSQL; SQLite's
+/// IMMEDIATE transactions already serialize writers), and checked against the
+/// version the caller last saw (`If-Match`).
+pub async fn lock_chat<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    chat_id: i64,
+    expected_version: Option<i32>,
+) -> Result<chat::Model> {
+    let chat = chat::Entity::find_by_id(chat_id)
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::chat_not_found(chat_id))?;
+    if let Some(expected) = expected_version
+        && expected != chat.version
+    {
+        return Err(Error::new(
+            ErrorCode::VersionMismatch,
+            format!(
+                "chat {chat_id} is at version {}, not {expected}; read it again",
+                chat.version
+            ),
+        ));
+    }
+    Ok(chat)
+}
+
 pub async fn find_operator<C: ConnectionTrait>(db: &C, caller: &Caller, operator_id: i64) -> Result<operator::Model> {
     operator::Entity::find_by_id(operator_id)
         .filter(operator::Column::WorkspaceId.eq(caller.workspace_id))
@@ -433,9 +462,9 @@ fn touch(chat: chat::Model, now: DateTime<Utc>) -> chat::ActiveModel {
 
 /// Every incoming message of the chat becomes read; the unread count drops to 0.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Result<()> {
+pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64, expected_version: Option<i32>) -> Result<()> {
     let txn = begin_write(db).await?;
-    let chat = find_chat(&txn, caller, chat_id).await?;
+    let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     let now = Utc::now();
     message::Entity::update_many()
         .col_expr(message::Column::Status, Expr::value("read"))
@@ -458,9 +487,15 @@ pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Res
 
 /// Sets the chat's state; closing or opening a chat that already is so changes nothing.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
-pub async fn set_state(db: &DatabaseConnection, caller: &Caller, chat_id: i64, state: ChatState) -> Result<()> {
+pub async fn set_state(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    chat_id: i64,
+    state: ChatState,
+    expected_version: Option<i32>,
+) -> Result<()> {
     let txn = begin_write(db).await?;
-    let chat = find_chat(&txn, caller, chat_id).await?;
+    let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     if chat.state != state.as_str() {
         let now = Utc::now();
         let mut active = touch(chat, now);
@@ -487,9 +522,10 @@ pub async fn forward(
     chat_id: i64,
     operator_id: i64,
     text: &ForwardText,
+    expected_version: Option<i32>,
 ) -> Result<()> {
     let txn = begin_write(db).await?;
-    let chat = find_chat(&txn, caller, chat_id).await?;
+    let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     let to = find_operator(&txn, caller, operator_id).await?;
     if !to.active {
         return Err(Error::new(
@@ -609,6 +645,8 @@ pub async fn read_all(db: &DatabaseConnection, caller: &Caller, chat_ids: Option
         .filter(chat::Column::UnreadCount.gt(0))
         .select_only()
         .column(chat::Column::Id)
+        .order_by_asc(chat::Column::Id)
+        .lock_exclusive()
         .into_tuple()
         .all(&txn)
         .await?;
@@ -679,6 +717,8 @@ pub async fn broadcast(
         .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
         .filter(chat::Column::State.eq("open"))
         .filter(chat::Column::Id.is_in(unique.clone()))
+        .order_by_asc(chat::Column::Id)
+        .lock_exclusive()
         .all(&txn)
         .await?;
     let message = crate::messages::OutgoingMessage {

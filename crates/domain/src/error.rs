@@ -110,10 +110,14 @@ error_codes! {
     IdempotencyKeyReused = ("idempotency_key_reused", 409),
     /// The message was deleted and cannot be edited.
     MessageDeleted = ("message_deleted", 409),
+        /// `If-Match` names a version the chat no longer has.
+    VersionMismatch = ("version_mismatch", 412),
     /// The body is larger than 1 MiB.
     PayloadTooLarge = ("payload_too_large", 413),
     /// The body is not `application/json`.
     UnsupportedMediaType = ("unsupported_media_type", 415),
+        /// Too many requests with this token; see `Retry-After`.
+    RateLimited = ("rate_limited", 429),
     /// Something failed inside the server; the log has the cause.
     Internal = ("internal", 500),
     /// The database cannot be reached.

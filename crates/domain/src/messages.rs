@@ -108,7 +108,7 @@ pub async fn send(
     message: &OutgoingMessage,
 ) -> Result<(MessageView, Sent)> {
     let txn = begin_write(db).await?;
-    let chat = find_chat(&txn, caller, chat_id).await?;
+    let chat = crate::chats::lock_chat(&txn, caller, chat_id, None).await?;
     send_in(db, txn, caller, chat, message).await
 }
 
@@ -263,6 +263,7 @@ pub(crate) async fn chat_of_contact<C: ConnectionTrait>(
 ) -> Result<(chat::Model, bool)> {
     if let Some(chat) = chat::Entity::find()
         .filter(chat::Column::ContactId.eq(contact.id))
+        .lock_exclusive()
         .one(db)
         .await?
     {
@@ -610,15 +611,22 @@ pub async fn mark_read(db: &DatabaseConnection, caller: &Caller, ids: &[i64]) ->
         .collect();
     if !unread.is_empty() {
         let now = Utc::now();
+        let mut chat_ids: Vec<i64> = found.iter().map(|m| m.chat_id).collect();
+        chat_ids.sort_unstable();
+        chat_ids.dedup();
+        // Chats first, then their messages: the order every chat write takes locks in.
+        chat::Entity::find()
+            .filter(chat::Column::Id.is_in(chat_ids.clone()))
+            .order_by_asc(chat::Column::Id)
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
         message::Entity::update_many()
             .col_expr(message::Column::Status, sea_orm::sea_query::Expr::value("read"))
             .col_expr(message::Column::SeenAt, sea_orm::sea_query::Expr::value(now))
             .filter(message::Column::Id.is_in(unread))
             .exec(&txn)
             .await?;
-        let mut chat_ids: Vec<i64> = found.iter().map(|m| m.chat_id).collect();
-        chat_ids.sort_unstable();
-        chat_ids.dedup();
         recount_unread(&txn, &chat_ids, now).await?;
     }
     txn.commit().await?;
@@ -627,11 +635,13 @@ pub async fn mark_read(db: &DatabaseConnection, caller: &Caller, ids: &[i64]) ->
 
 /// Sets each chat's unread count to the number of its unread incoming messages.
 pub(crate) async fn recount_unread(txn: &DatabaseTransaction, chat_ids: &[i64], now: DateTime<Utc>) -> Result<()> {
-    for chat in chat::Entity::find()
+    let chats = chat::Entity::find()
         .filter(chat::Column::Id.is_in(chat_ids.to_vec()))
+        .order_by_asc(chat::Column::Id)
+        .lock_exclusive()
         .all(txn)
-        .await?
-    {
+        .await?;
+    for chat in chats {
         let unread = message::Entity::find()
             .filter(message::Column::ChatId.eq(chat.id))
             .filter(message::Column::Direction.eq("incoming"))

@@ -23,6 +23,8 @@ pub struct Settings {
     pub demo: bool,
     /// The first webhook retry waits this long; each next one twice as long.
     pub webhook_retry_base: Duration,
+    /// Requests a minute per operator token; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Settings {
@@ -32,6 +34,7 @@ impl Settings {
             database_url: database_url.into(),
             demo: false,
             webhook_retry_base: Duration::from_secs(1),
+            rate_limit_per_minute: 180,
         }
     }
 }
@@ -138,10 +141,13 @@ impl Application {
             )));
         }
         let ingest = domain::ingest::Ingestor::start(self.db.clone());
+        let rate_limiter = (self.settings.rate_limit_per_minute > 0)
+            .then(|| std::sync::Arc::new(api::rate_limit::RateLimiter::new(self.settings.rate_limit_per_minute)));
         let app = api::app(api::AppState {
             db: self.db.clone(),
             bus: bus.clone(),
             ingest,
+            rate_limiter,
         });
         let closing = bus.clone();
         let stop = async move {

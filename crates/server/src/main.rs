@@ -27,6 +27,9 @@ enum Command {
         /// Wait before the first webhook retry, in milliseconds; each next wait doubles.
         #[arg(long, default_value_t = 1000)]
         webhook_retry_base_ms: u64,
+        /// Requests a minute per operator token (SmartSender allows 180); 0 turns the limit off.
+        #[arg(long, env = "SWITCHBOARD_RATE_LIMIT", default_value_t = 180)]
+        rate_limit_per_minute: u32,
     },
     /// Bring the database schema up to date and exit.
     Migrate {
@@ -76,9 +79,11 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             demo,
             webhook_retry_base_ms,
+            rate_limit_per_minute,
         } => {
             let settings = Settings {
                 demo,
+                rate_limit_per_minute,
                 webhook_retry_base: std::time::Duration::from_millis(webhook_retry_base_ms),
                 ..Settings::new(bind, database_url)
             };

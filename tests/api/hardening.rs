@@ -1,0 +1,239 @@
+//! Hardening: conditional writes, rate limits, metrics, and many clients on one chat.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::support::{Backend, contact, spawn_app, spawn_app_with};
+
+on_both_databases!(
+    a_stale_if_match_is_refused_with_412_and_changes_nothing,
+    a_token_over_its_rate_limit_gets_429_with_retry_after,
+    metrics_count_requests_by_route_and_status,
+    fifty_clients_on_one_chat_leave_it_consistent,
+);
+
+async fn a_stale_if_match_is_refused_with_412_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hi").await;
+    let first = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    let etag = first.headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{}\"", first.body["version"]));
+
+    let with = |method: Method, path: String, tag: &str| {
+        app.client
+            .request(method, app.url(&path))
+            .bearer_auth(&ws.token)
+            .header("If-Match", tag.to_owned())
+    };
+    // Somebody else reads the chat: the version moves on.
+    app.put(&format!("/v1/chats/{chat}/read"), &ws.token).await.assert_ok();
+    let stale = app
+        .raw(with(Method::PUT, format!("/v1/chats/{chat}/close"), &etag))
+        .await;
+    stale.assert_error(412, "version_mismatch");
+    app.raw(with(Method::PUT, format!("/v1/chats/{chat}/close"), "not-a-version"))
+        .await
+        .assert_error(412, "version_mismatch");
+    let forward =
+        with(Method::POST, format!("/v1/chats/{chat}/forward/{}", ws.admin_id), &etag).json(&json!({"text": "x"}));
+    app.raw(forward).await.assert_error(412, "version_mismatch");
+    let unchanged = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    assert_eq!(unchanged.body["state"], "open");
+    assert_eq!(unchanged.body["operator"], Value::Null);
+
+    let current = unchanged.headers["etag"].to_str().unwrap().to_owned();
+    app.raw(with(Method::PUT, format!("/v1/chats/{chat}/close"), &current))
+        .await
+        .assert_ok();
+    let weak = format!("W/{current}");
+    app.raw(with(Method::PUT, format!("/v1/chats/{chat}/open"), &weak))
+        .await
+        .assert_error(412, "version_mismatch");
+    let closed = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    assert_eq!(closed.body["state"], "closed");
+    app.raw(with(Method::PUT, format!("/v1/chats/{chat}/open"), "*"))
+        .await
+        .assert_ok();
+    app.stop().await;
+}
+
+async fn a_token_over_its_rate_limit_gets_429_with_retry_after(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.rate_limit_per_minute = 5).await;
+    let ws = app.workspace("Acme").await;
+    let (_, other) = app.operator(&ws, "Taras", "operator").await;
+    for remaining in (0..3).rev() {
+        let ok = app.get("/v1/chats", &ws.token).await;
+        ok.assert_ok();
+        assert_eq!(
+            ok.headers["x-rate-limit-limit"], "5",
+            "two of five went to making an operator"
+        );
+        assert_eq!(ok.headers["x-rate-limit-remaining"], remaining.to_string().as_str());
+    }
+    let limited = app.get("/v1/chats", &ws.token).await;
+    limited.assert_error(429, "rate_limited");
+    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry), "Retry-After {retry}");
+    assert_eq!(limited.headers["x-rate-limit-remaining"], "0");
+    // Other tokens, connectors and the token-less endpoints are not held back.
+    app.get("/v1/chats", &other).await.assert_ok();
+    for i in 0..8 {
+        app.incoming(&ws, &contact("c", "Olha"), &format!("m{i}")).await;
+    }
+    app.request(Method::GET, "/health/live", None, None).await.assert_ok();
+    app.stop().await;
+}
+
+async fn metrics_count_requests_by_route_and_status(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hi").await;
+    app.get(&format!("/v1/chats/{chat}"), &ws.token).await.assert_ok();
+    app.get("/v1/chats/999999", &ws.token)
+        .await
+        .assert_error(404, "chat_not_found");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{route="/v1/chats/{id}",method="GET",status="200"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"http_requests_total{route="/v1/chats/{id}",method="GET",status="404"} "#));
+    assert!(text.contains(r#"http_request_duration_seconds_bucket{route="/v1/channel/messages",le="+Inf"} "#));
+    for gauge in [
+        "switchboard_sse_subscribers ",
+        "switchboard_db_pool_connections{state=\"idle\"} ",
+        "switchboard_webhook_backlog 0",
+    ] {
+        assert!(text.contains(gauge), "{gauge} in {text}");
+    }
+    app.stop().await;
+}
+
+async fn fifty_clients_on_one_chat_leave_it_consistent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let mut operators = vec![ws.admin_id];
+    for name in ["Taras", "Maria", "Petro"] {
+        operators.push(app.operator(&ws, name, "operator").await.0);
+    }
+    let person = contact("c", "Olha");
+    let (_, chat, _) = app.incoming(&ws, &person, "first").await;
+
+    let tasks = (0..50).map(|i| {
+        let app = &app;
+        let ws = ws.clone();
+        let person = person.clone();
+        let to = operators[i % operators.len()];
+        async move {
+            let answer = match i % 6 {
+                0 => {
+                    app.post(
+                        &format!("/v1/chats/{chat}/forward/{to}"),
+                        &ws.token,
+                        json!({"text": format!("f{i}")}),
+                    )
+                    .await
+                }
+                1 => app.put(&format!("/v1/chats/{chat}/close"), &ws.token).await,
+                2 => app.put(&format!("/v1/chats/{chat}/open"), &ws.token).await,
+                3 => app.put(&format!("/v1/chats/{chat}/read"), &ws.token).await,
+                4 => {
+                    app.post(
+                        &format!("/v1/chats/{chat}/messages"),
+                        &ws.token,
+                        json!({"text": format!("s{i}")}),
+                    )
+                    .await
+                }
+                _ => {
+                    app.incoming(&ws, &person, &format!("in{i}")).await;
+                    return (i, true);
+                }
+            };
+            (i, answer.status.is_success())
+        }
+    });
+    let results: HashMap<usize, bool> = futures::future::join_all(tasks).await.into_iter().collect();
+    assert!(results.values().all(|ok| *ok), "every request succeeded: {results:?}");
+
+    let got = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    let body = got.assert_ok();
+    let messages = app
+        .get(
+            &format!("/v1/chats/{chat}/messages?from=2000-01-01T00:00:00Z&limit=1024"),
+            &ws.token,
+        )
+        .await;
+    let rows = messages.body["collection"].as_array().unwrap().clone();
+    let unread = rows
+        .iter()
+        .filter(|m| m["direction"] == "incoming" && m["status"] != "read")
+        .count();
+    assert_eq!(
+        body["unreadMessages"], unread,
+        "the unread count agrees with the messages"
+    );
+    let forwards = (0..50).filter(|i| i % 6 == 0).count();
+    let sends = (0..50).filter(|i| i % 6 == 4).count();
+    let inbound = 1 + (0..50).filter(|i| i % 6 == 5).count();
+    assert_eq!(
+        rows.len(),
+        sends + inbound,
+        "every send and inbound message is there once"
+    );
+
+    let history = app.get(&format!("/v1/chats/{chat}/assignments"), &ws.token).await;
+    assert_eq!(history.body["cursor"]["total"], forwards);
+    let mut all = Vec::new();
+    for page in 1..=3 {
+        let p = app
+            .get(&format!("/v1/chats/{chat}/assignments?page={page}"), &ws.token)
+            .await;
+        all.extend(p.body["collection"].as_array().unwrap().clone());
+    }
+    assert_eq!(
+        body["operator"]["id"],
+        all.last().unwrap()["to"]["id"],
+        "the assignee is the last forward's"
+    );
+    for pair in all.windows(2) {
+        assert_eq!(
+            pair[1]["from"], pair[0]["to"],
+            "each forward starts where the previous one ended"
+        );
+    }
+
+    let events = app.get("/v1/events/poll?limit=1000", &ws.token).await;
+    let events = events.body["collection"].as_array().unwrap().clone();
+    let count = |kind: &str| events.iter().filter(|e| e["type"] == kind).count();
+    assert_eq!(count("chat.forwarded"), forwards);
+    assert_eq!(count("message.created"), sends + inbound);
+    let last_state = events
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "chat.closed" || e["type"] == "chat.opened")
+        .unwrap();
+    assert_eq!(
+        last_state["payload"]["state"], body["state"],
+        "the last state event agrees with the chat"
+    );
+    let last_chat_event = events
+        .iter()
+        .rev()
+        .find(|e| e["type"].as_str().unwrap().starts_with("chat.") && e["payload"].get("version").is_some())
+        .unwrap();
+    assert!(last_chat_event["payload"]["version"].as_i64() <= body["version"].as_i64());
+    app.stop().await;
+}
