@@ -170,9 +170,19 @@ async fn unknown_ids_paths_and_methods_answer_in_our_error_body(backend: Backend
     app.get("/v1/nothing-here", &ws.token)
         .await
         .assert_error(404, "route_not_found");
-    app.request(Method::DELETE, "/v1/chats", Some(&ws.token), None)
-        .await
-        .assert_error(405, "method_not_allowed");
+    let not_allowed = app.request(Method::DELETE, "/v1/chats", Some(&ws.token), None).await;
+    not_allowed.assert_error(405, "method_not_allowed");
+    assert_eq!(not_allowed.headers["allow"], "GET, HEAD");
+    let trace = app
+        .request(
+            Method::TRACE,
+            &format!("/v1/chats/{}/messages", 1),
+            Some(&ws.token),
+            None,
+        )
+        .await;
+    trace.assert_error(405, "method_not_allowed");
+    assert_eq!(trace.headers["allow"], "GET, POST, HEAD");
     let (_, chat, _) = app.incoming(&ws, &contact("p", "Petro"), "hi").await;
     app.post(
         &format!("/v1/chats/{chat}/forward/999999"),

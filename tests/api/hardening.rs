@@ -37,7 +37,7 @@ async fn a_stale_if_match_is_refused_with_412_and_changes_nothing(backend: Backe
     stale.assert_error(412, "version_mismatch");
     app.raw(with(Method::PUT, format!("/v1/chats/{chat}/close"), "not-a-version"))
         .await
-        .assert_error(412, "version_mismatch");
+        .assert_error(400, "invalid_parameter");
     let forward =
         with(Method::POST, format!("/v1/chats/{chat}/forward/{}", ws.admin_id), &etag).json(&json!({"text": "x"}));
     app.raw(forward).await.assert_error(412, "version_mismatch");

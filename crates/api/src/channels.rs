@@ -44,9 +44,9 @@ async fn resolve_channel(req: &Request, bearer: Bearer) -> poem::Result<ChannelC
 #[derive(Object, Debug)]
 pub struct CreateChannel {
     /// What kind of connector: `telegram`, `web`, `tracker`, …
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub kind: String,
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
 }
 
@@ -74,15 +74,18 @@ pub enum CreatedToken {
 #[derive(Object, Debug)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundContact {
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub external_id: String,
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub username: Option<String>,
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub phone: Option<String>,
     #[oai(validator(max_length = 200))]
+    #[oai(nullable)]
     pub email: Option<String>,
 }
 
@@ -92,12 +95,13 @@ pub struct InboundContact {
 pub struct InboundMessage {
     pub contact: InboundContact,
     /// The message's id in the channel; posting it again answers the first result.
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub external_message_id: String,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub text: String,
     /// When the contact sent it (default: now; a future time counts as now).
+    #[oai(nullable)]
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -136,6 +140,7 @@ pub struct Outbox {
     /// Pending messages, oldest first.
     pub collection: Vec<OutboxMessage>,
     /// Pass as `after` for the next pull.
+    #[oai(nullable)]
     pub next_after: Option<i64>,
 }
 
@@ -152,6 +157,7 @@ pub enum ReportedStatus {
 pub struct StatusReport {
     pub status: ReportedStatus,
     /// When it happened (default: now).
+    #[oai(nullable)]
     pub at: Option<DateTime<Utc>>,
 }
 

@@ -35,7 +35,7 @@ pub struct ForwardRequest {
 #[derive(Object, Debug)]
 pub struct SendChatMessage {
     /// The message text, 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub text: String,
     /// `true` writes a private note that the contact never sees.
     #[oai(default)]
@@ -49,7 +49,7 @@ pub struct SendContactMessage {
     #[oai(rename = "type")]
     pub kind: ContentType,
     /// The message text, 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub content: String,
 }
 
@@ -179,7 +179,7 @@ impl ChatsApi {
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// The chat's `ETag` as last read: the write happens only if the chat has not
         /// changed since (else 412).
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
         domain::chats::read(&self.state.db, &auth.0, chat_id.0, expected_version(&if_match.0)?).await?;
@@ -201,7 +201,7 @@ impl ChatsApi {
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// The chat's `ETag` as last read: the write happens only if the chat has not
         /// changed since (else 412).
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
         let expected = expected_version(&if_match.0)?;
@@ -231,7 +231,7 @@ impl ChatsApi {
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// The chat's `ETag` as last read: the write happens only if the chat has not
         /// changed since (else 412).
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
         let expected = expected_version(&if_match.0)?;
@@ -263,7 +263,7 @@ impl ChatsApi {
         #[oai(name = "operatorId")] operator_id: Path<i64>,
         /// The chat's `ETag` as last read: the write happens only if the chat has not
         /// changed since (else 412).
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<ForwardRequest>,
     ) -> Result<Json<StateResponse>> {
@@ -373,7 +373,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// Any unique string up to 128 characters, e.g. a UUID made by the client.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))]
         idempotency_key: Header<Option<String>>,
         body: Json<SendChatMessage>,
     ) -> Result<SendResponse> {
@@ -401,7 +401,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "contactId")] contact_id: Path<i64>,
         /// Any unique string up to 128 characters, e.g. a UUID made by the client.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))]
         idempotency_key: Header<Option<String>>,
         body: Json<SendContactMessage>,
     ) -> Result<SendResponse> {

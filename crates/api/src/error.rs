@@ -200,6 +200,7 @@ fn param_code(name: &str, reason: &str) -> ErrorCode {
         "term" if reason.contains("maxLength") => ErrorCode::TermTooLong,
         "Idempotency-Key" => ErrorCode::InvalidIdempotencyKey,
         "limit" => ErrorCode::InvalidLimit,
+        "types" => ErrorCode::InvalidEventType,
         _ => ErrorCode::InvalidParameter,
     }
 }
@@ -209,9 +210,21 @@ fn param_code(name: &str, reason: &str) -> ErrorCode {
 const FIELD_CODES: &[(&str, &str, ErrorCode)] = &[
     ("text", "maxLength", ErrorCode::TextTooLong),
     ("text", "minLength", ErrorCode::TextEmpty),
+    ("text", "pattern", ErrorCode::TextEmpty),
     ("content", "maxLength", ErrorCode::TextTooLong),
     ("content", "minLength", ErrorCode::TextEmpty),
+    ("content", "pattern", ErrorCode::TextEmpty),
     ("email", "maxLength", ErrorCode::InvalidEmail),
+    ("email", "pattern", ErrorCode::InvalidEmail),
+    ("name", "", ErrorCode::InvalidField),
+    ("kind", "", ErrorCode::InvalidField),
+    ("label", "", ErrorCode::InvalidField),
+    ("externalId", "", ErrorCode::InvalidField),
+    ("externalMessageId", "", ErrorCode::InvalidField),
+    ("username", "", ErrorCode::InvalidField),
+    ("phone", "", ErrorCode::InvalidField),
+    ("url", "", ErrorCode::InvalidUrl),
+    ("secret", "", ErrorCode::InvalidSecret),
     ("chatIds", "maxItems", ErrorCode::TooManyChats),
     ("messageIds", "maxItems", ErrorCode::TooManyMessages),
 ];

@@ -77,6 +77,7 @@ pub struct Event {
     /// or `message.status_changed`.
     #[oai(rename = "type")]
     pub kind: String,
+    #[oai(nullable)]
     pub chat_id: Option<i64>,
     /// The changed resource as the API returns it: a Chat for `chat.*`, a Message for
     /// `message.*`, `{chatId, unreadMessages}` for `chat.unread_changed`.
@@ -179,6 +180,9 @@ impl EventsApi {
         /// either, the stream starts with the next new event.
         after: Query<Option<i64>>,
         /// Comma-separated event types to receive (default: all).
+        #[oai(validator(
+            pattern = r"^((chat\.(created|read|closed|opened|forwarded|unread_changed)|message\.(created|updated|deleted|status_changed))(,|$))*$"
+        ))]
         types: Query<Option<String>>,
     ) -> Result<EventStream<BoxStream<'static, Event>>> {
         let types = split_types(types.0)?;
@@ -229,6 +233,9 @@ impl EventsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
         /// Comma-separated event types to receive (default: all).
+        #[oai(validator(
+            pattern = r"^((chat\.(created|read|closed|opened|forwarded|unread_changed)|message\.(created|updated|deleted|status_changed))(,|$))*$"
+        ))]
         types: Query<Option<String>>,
     ) -> Result<Json<EventPage>> {
         let types = split_types(types.0)?;

@@ -111,6 +111,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let json = api.spec_endpoint();
     let yaml = api.spec_endpoint_yaml();
     let docs = api.swagger_ui();
+    let routes = request_id::Routes::from_spec(&api.spec());
     Route::new()
         .nest("/", api)
         .at("/openapi.json", json)
@@ -119,7 +120,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/metrics", poem::get(metrics::metrics))
         .data(state.clone())
         .with(rate_limit::RateLimit(state.rate_limiter.clone()))
-        .with(request_id::Edge)
+        .with(request_id::Edge(routes))
         .around(move |ep, req| {
             let state = state.clone();
             async move {

@@ -24,7 +24,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct EditMessage {
     /// 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub text: String,
 }
 
@@ -33,9 +33,11 @@ pub struct EditMessage {
 #[oai(rename_all = "camelCase")]
 pub struct MarkMessagesRead {
     /// One message to mark read.
+    #[oai(nullable)]
     pub message_id: Option<i64>,
     /// Up to 300 messages to mark read.
     #[oai(validator(max_items = 300))]
+    #[oai(nullable)]
     pub message_ids: Option<Vec<i64>>,
 }
 
@@ -45,6 +47,7 @@ pub struct MarkMessagesRead {
 pub struct MarkChatsRead {
     /// Up to 300 chat ids.
     #[oai(validator(max_items = 300))]
+    #[oai(nullable)]
     pub chat_ids: Option<Vec<i64>>,
 }
 
@@ -78,7 +81,7 @@ pub struct Broadcast {
     #[oai(validator(max_items = 300))]
     pub chat_ids: Vec<i64>,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub text: String,
 }
 

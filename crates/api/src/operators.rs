@@ -21,10 +21,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct CreateOperator {
     /// 1 to 200 characters.
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub name: String,
     /// Unique in the workspace.
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(max_length = 200, pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"))]
     pub email: String,
     pub role: OperatorRole,
 }
@@ -39,7 +39,7 @@ pub struct UpdateOperator {
 #[derive(Object, Debug)]
 pub struct CreateToken {
     /// What the token is for, e.g. `dashboard` or `nightly script`.
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     pub label: String,
 }
 

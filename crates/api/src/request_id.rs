@@ -2,6 +2,8 @@
 //! caller sends a sane one), a tracing span carrying it, a body-size cap, and any
 //! error that escaped an operation turned into our error body.
 
+use std::sync::Arc;
+
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
@@ -16,18 +18,60 @@ pub fn current() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
 }
 
-pub struct Edge;
+/// The documented methods of each path template, to answer 405 with `Allow`.
+#[derive(Clone, Default)]
+pub struct Routes(Arc<Vec<(Vec<String>, String)>>);
+
+impl Routes {
+    /// Reads the path templates and their methods out of the OpenAPI document.
+    pub fn from_spec(spec: &str) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let mut routes = Vec::new();
+        if let Some(paths) = spec["paths"].as_object() {
+            for (template, item) in paths {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
+                    .unwrap_or_default();
+                if methods.iter().any(|m| m == "GET") {
+                    methods.push("HEAD".into());
+                }
+                let segments = template.split('/').map(str::to_owned).collect();
+                routes.push((segments, methods.join(", ")));
+            }
+        }
+        Routes(Arc::new(routes))
+    }
+
+    fn allow(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, allow)| {
+            let fits = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}')));
+            fits.then_some(allow.as_str())
+        })
+    }
+}
+
+pub struct Edge(pub Routes);
 
 impl<E: Endpoint> Middleware<E> for Edge {
     type Output = EdgeEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        EdgeEndpoint { inner: ep }
+        EdgeEndpoint {
+            inner: ep,
+            routes: self.0.clone(),
+        }
     }
 }
 
 pub struct EdgeEndpoint<E> {
     inner: E,
+    routes: Routes,
 }
 
 fn incoming_id(req: &Request) -> Option<String> {
@@ -44,7 +88,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
         let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
-        let inner = &self.inner;
+        let (inner, routes) = (&self.inner, &self.routes);
         let answer = REQUEST_ID.scope(id.clone(), async move {
             let started = std::time::Instant::now();
             let mut response = match cap_body(&mut req).await {
@@ -55,6 +99,11 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
                 },
             };
             let status = response.status().as_u16();
+            if status == 405
+                && let Some(allow) = routes.allow(&path).and_then(|a| a.parse().ok())
+            {
+                response.headers_mut().insert(poem::http::header::ALLOW, allow);
+            }
             crate::metrics::record(&path, &method, status, started.elapsed());
             if status >= 500 {
                 tracing::warn!(status, elapsed_ms = started.elapsed().as_millis() as u64, "answered");

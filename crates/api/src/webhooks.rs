@@ -23,13 +23,13 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct CreateWebhook {
     /// An absolute http:// or https:// URL.
-    #[oai(validator(max_length = 2000))]
+    #[oai(validator(max_length = 2000, pattern = r"^https?://[^\s/]\S*$"))]
     pub url: String,
     /// Event types to send (empty: all types).
     #[oai(default)]
     pub types: Vec<String>,
     /// 16 to 200 characters; the key of the body's HMAC-SHA256 signature.
-    #[oai(validator(max_length = 200))]
+    #[oai(validator(min_length = 16, max_length = 200))]
     pub secret: String,
 }
 
@@ -73,9 +73,12 @@ pub struct Delivery {
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_status_code: Option<i32>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
 }
 

@@ -192,8 +192,11 @@ pub struct Contact {
     /// The contact's id in its channel.
     pub external_id: String,
     pub name: String,
+    #[oai(nullable)]
     pub username: Option<String>,
+    #[oai(nullable)]
     pub phone: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
     pub channel: Channel,
 }
@@ -251,13 +254,16 @@ pub struct Chat {
     pub is_closed: bool,
     pub contact: Contact,
     /// The assignee, or null.
+    #[oai(nullable)]
     pub operator: Option<OperatorRef>,
     /// Incoming messages no operator has read yet.
     pub unread_messages: i32,
+    #[oai(nullable)]
     pub last_message: Option<LastMessage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
     /// Increases with every change of the chat.
     pub version: i32,
@@ -296,6 +302,7 @@ pub struct MessageContent {
     pub kind: ContentType,
     /// Empty once the message is deleted.
     pub text: String,
+    #[oai(nullable)]
     pub media_url: Option<String>,
 }
 
@@ -305,7 +312,9 @@ pub struct Sender {
     #[oai(rename = "type")]
     pub kind: SenderType,
     /// The operator's id for operators, the contact's id for contacts.
+    #[oai(nullable)]
     pub id: Option<i64>,
+    #[oai(nullable)]
     pub name: Option<String>,
 }
 
@@ -322,11 +331,16 @@ pub struct Message {
     pub sender: Sender,
     pub status: MessageStatus,
     /// The `Idempotency-Key` the message was sent with, if any.
+    #[oai(nullable)]
     pub local_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub seen_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub edited_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -401,9 +415,12 @@ pub struct Assignment {
     pub id: i64,
     pub chat_id: i64,
     /// The assignee before the forward, or null.
+    #[oai(nullable)]
     pub from: Option<OperatorRef>,
+    #[oai(nullable)]
     pub to: Option<OperatorRef>,
     /// Who forwarded the chat.
+    #[oai(nullable)]
     pub by: Option<OperatorRef>,
     /// The text that went with the forward.
     pub text: String,
