@@ -22,6 +22,8 @@ async fn bad_list_parameters_answer_400_with_their_codes(backend: Backend) {
         ("page=0", "invalid_page"),
         ("page=-3", "invalid_page"),
         ("page=abc", "invalid_page"),
+        ("page=2758985539981036544", "invalid_page"),
+        ("page=1000000001", "invalid_page"),
         ("limitation=0", "invalid_limitation"),
         ("limitation=21", "invalid_limitation"),
         ("state=pending", "invalid_state"),
@@ -110,6 +112,16 @@ async fn bad_bodies_and_content_types_are_refused(backend: Backend) {
         post()
             .header("content-type", "application/json")
             .body("{\"text\": [1]}"),
+    )
+    .await
+    .assert_error(400, "invalid_body");
+    app.raw(post().header("content-type", "application/json").body("{\"text\": 42}"))
+        .await
+        .assert_error(400, "invalid_body");
+    app.raw(
+        post()
+            .header("content-type", "application/json")
+            .body("{\"text\": false}"),
     )
     .await
     .assert_error(400, "invalid_body");

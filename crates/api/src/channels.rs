@@ -16,6 +16,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, SecurityScheme};
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
 use crate::operators::{CreateToken, IssuedToken};
+use crate::strict::Str;
 use crate::wire::{Channel, Cursor, Message, StateResponse};
 use crate::{ApiTags, AppState};
 
@@ -44,10 +45,10 @@ async fn resolve_channel(req: &Request, bearer: Bearer) -> poem::Result<ChannelC
 #[derive(Object, Debug)]
 pub struct CreateChannel {
     /// What kind of connector: `telegram`, `web`, `tracker`, …
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub kind: String,
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub kind: Str,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub name: Str,
 }
 
 #[derive(Object, Debug)]
@@ -74,19 +75,19 @@ pub enum CreatedToken {
 #[derive(Object, Debug)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundContact {
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub external_id: String,
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub external_id: Str,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub name: Str,
     #[oai(validator(max_length = 200))]
     #[oai(nullable)]
-    pub username: Option<String>,
+    pub username: Option<Str>,
     #[oai(validator(max_length = 200))]
     #[oai(nullable)]
-    pub phone: Option<String>,
+    pub phone: Option<Str>,
     #[oai(validator(max_length = 200))]
     #[oai(nullable)]
-    pub email: Option<String>,
+    pub email: Option<Str>,
 }
 
 /// A message a contact wrote, as the connector received it.
@@ -95,11 +96,11 @@ pub struct InboundContact {
 pub struct InboundMessage {
     pub contact: InboundContact,
     /// The message's id in the channel; posting it again answers the first result.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub external_message_id: String,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub external_message_id: Str,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
-    pub text: String,
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    pub text: Str,
     /// When the contact sent it (default: now; a future time counts as now).
     #[oai(nullable)]
     pub sent_at: Option<DateTime<Utc>>,
@@ -189,7 +190,7 @@ impl ChannelsApi {
         &self,
         auth: OperatorAuth,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Channels per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
@@ -242,14 +243,14 @@ impl ChannelsApi {
         let body = body.0;
         let inbound = domain::channels::parse_inbound(
             ContactProfile {
-                external_id: body.contact.external_id,
-                name: body.contact.name,
-                username: body.contact.username,
-                phone: body.contact.phone,
-                email: body.contact.email,
+                external_id: body.contact.external_id.into(),
+                name: body.contact.name.into(),
+                username: body.contact.username.map(String::from),
+                phone: body.contact.phone.map(String::from),
+                email: body.contact.email.map(String::from),
             },
             IncomingMessage {
-                external_message_id: body.external_message_id,
+                external_message_id: body.external_message_id.into(),
                 text: MessageText::parse(&body.text)?,
                 sent_at: body.sent_at,
             },

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
+use crate::strict::Str;
 use crate::wire::{
     AssignmentList, Chat, ChatList, ChatState, Contact, ContentType, Message, MessageList, SelectorName, StateResponse,
 };
@@ -27,18 +28,18 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct ForwardRequest {
     /// Up to 2,000 characters; may be empty.
-    #[oai(default, validator(max_length = 2000))]
-    pub text: String,
+    #[oai(default, nullable, validator(max_length = 2000))]
+    pub text: Str,
 }
 
 /// A message from an operator into a chat.
 #[derive(Object, Debug)]
 pub struct SendChatMessage {
     /// The message text, 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
-    pub text: String,
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    pub text: Str,
     /// `true` writes a private note that the contact never sees.
-    #[oai(default)]
+    #[oai(default, nullable)]
     pub internal: bool,
 }
 
@@ -49,8 +50,8 @@ pub struct SendContactMessage {
     #[oai(rename = "type")]
     pub kind: ContentType,
     /// The message text, 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
-    pub content: String,
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    pub content: Str,
 }
 
 /// A chat with its version as an entity tag.
@@ -118,7 +119,7 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Chats per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
@@ -287,7 +288,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Items per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
@@ -320,7 +321,7 @@ impl ChatsApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Messages per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]

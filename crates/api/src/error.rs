@@ -230,6 +230,9 @@ const FIELD_CODES: &[(&str, &str, ErrorCode)] = &[
 ];
 
 fn payload_code(reason: &str) -> ErrorCode {
+    if reason.contains("\"EventType\"") {
+        return ErrorCode::InvalidEventType;
+    }
     if let Some(rest) = reason.split("field `").nth(1)
         && let Some((field, after)) = rest.split_once("` verification failed. ")
     {

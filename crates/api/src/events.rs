@@ -14,7 +14,7 @@ use futures::stream::BoxStream;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::types::ToJSON;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
@@ -63,6 +63,50 @@ impl EventBus {
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.tx.subscribe()
+    }
+}
+
+/// The kinds of change an event reports.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    #[oai(rename = "chat.created")]
+    ChatCreated,
+    #[oai(rename = "chat.read")]
+    ChatRead,
+    #[oai(rename = "chat.closed")]
+    ChatClosed,
+    #[oai(rename = "chat.opened")]
+    ChatOpened,
+    #[oai(rename = "chat.forwarded")]
+    ChatForwarded,
+    #[oai(rename = "chat.unread_changed")]
+    ChatUnreadChanged,
+    #[oai(rename = "message.created")]
+    MessageCreated,
+    #[oai(rename = "message.updated")]
+    MessageUpdated,
+    #[oai(rename = "message.deleted")]
+    MessageDeleted,
+    #[oai(rename = "message.status_changed")]
+    MessageStatusChanged,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        use domain::events::EventKind as K;
+        let kind = match self {
+            EventType::ChatCreated => K::ChatCreated,
+            EventType::ChatRead => K::ChatRead,
+            EventType::ChatClosed => K::ChatClosed,
+            EventType::ChatOpened => K::ChatOpened,
+            EventType::ChatForwarded => K::ChatForwarded,
+            EventType::ChatUnreadChanged => K::ChatUnreadChanged,
+            EventType::MessageCreated => K::MessageCreated,
+            EventType::MessageUpdated => K::MessageUpdated,
+            EventType::MessageDeleted => K::MessageDeleted,
+            EventType::MessageStatusChanged => K::MessageStatusChanged,
+        };
+        kind.as_str()
     }
 }
 

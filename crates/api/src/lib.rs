@@ -12,6 +12,7 @@ pub mod operations;
 pub mod operators;
 pub mod rate_limit;
 pub mod request_id;
+pub mod strict;
 pub mod webhooks;
 pub mod wire;
 
@@ -104,6 +105,13 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
     .description(DESCRIPTION)
 }
 
+/// A panic in a handler is a bug: it is logged and answered 500 in our error body,
+/// and the server goes on.
+fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> poem::Response {
+    tracing::error!("a request handler panicked");
+    error::error_response(domain::ErrorCode::Internal, "the server failed to answer this request")
+}
+
 /// The whole HTTP app: API, spec, Swagger UI, wrapped in the request edge.
 pub fn app(state: AppState) -> impl Endpoint {
     domain::events::install_presenter(Box::new(wire::WirePresenter));
@@ -120,6 +128,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/metrics", poem::get(metrics::metrics))
         .data(state.clone())
         .with(rate_limit::RateLimit(state.rate_limiter.clone()))
+        .with(poem::middleware::CatchPanic::new().with_handler(answer_panic))
         .with(request_id::Edge(routes))
         .around(move |ep, req| {
             let state = state.clone();

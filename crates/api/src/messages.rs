@@ -11,6 +11,7 @@ use poem_openapi::{Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
+use crate::strict::Str;
 use crate::wire::{Message, StateResponse};
 use crate::{ApiTags, AppState};
 
@@ -24,8 +25,8 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct EditMessage {
     /// 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
-    pub text: String,
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    pub text: Str,
 }
 
 /// Exactly one of `messageId` and `messageIds`.
@@ -81,8 +82,8 @@ pub struct Broadcast {
     #[oai(validator(max_items = 300))]
     pub chat_ids: Vec<i64>,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
-    pub text: String,
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    pub text: Str,
 }
 
 /// Where a broadcast went.

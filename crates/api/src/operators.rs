@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
+use crate::strict::Str;
 use crate::wire::{Operator, OperatorList, OperatorRole, StateResponse};
 use crate::{ApiTags, AppState};
 
@@ -21,11 +22,14 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct CreateOperator {
     /// 1 to 200 characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub name: Str,
     /// Unique in the workspace.
-    #[oai(validator(max_length = 200, pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"))]
-    pub email: String,
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^@\x00-\x20]+@[^@\x00-\x20.][^@\x00-\x20]*\.[^@\x00-\x20]*[^@\x00-\x20.]$"
+    ))]
+    pub email: Str,
     pub role: OperatorRole,
 }
 
@@ -39,8 +43,8 @@ pub struct UpdateOperator {
 #[derive(Object, Debug)]
 pub struct CreateToken {
     /// What the token is for, e.g. `dashboard` or `nightly script`.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
-    pub label: String,
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    pub label: Str,
 }
 
 /// A new token. `token` is shown only in this answer; store it now.
@@ -79,7 +83,7 @@ impl OperatorsApi {
         &self,
         auth: OperatorAuth,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Operators per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
@@ -123,8 +127,8 @@ impl OperatorsApi {
     )]
     async fn create_operator(&self, auth: OperatorAuth, body: Json<CreateOperator>) -> Result<CreatedOperator> {
         let new = NewOperator {
-            name: body.0.name,
-            email: body.0.email,
+            name: body.0.name.into(),
+            email: body.0.email.into(),
             role: body.0.role.into(),
         };
         let created = domain::operators::create(&self.state.db, &auth.0, &new).await?;

@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
+use crate::strict::Str;
 use crate::wire::{Cursor, StateResponse};
 use crate::{ApiTags, AppState};
 
@@ -23,14 +24,14 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct CreateWebhook {
     /// An absolute http:// or https:// URL.
-    #[oai(validator(max_length = 2000, pattern = r"^https?://[^\s/]\S*$"))]
-    pub url: String,
+    #[oai(validator(max_length = 2000, pattern = r"^https?://[^\x00-\x20/][^\x00-\x20]*$"))]
+    pub url: Str,
     /// Event types to send (empty: all types).
-    #[oai(default)]
-    pub types: Vec<String>,
+    #[oai(default, nullable)]
+    pub types: Vec<crate::events::EventType>,
     /// 16 to 200 characters; the key of the body's HMAC-SHA256 signature.
     #[oai(validator(min_length = 16, max_length = 200))]
-    pub secret: String,
+    pub secret: Str,
 }
 
 /// A webhook subscription (its secret is never shown again).
@@ -106,9 +107,9 @@ impl WebhooksApi {
     )]
     async fn create(&self, auth: OperatorAuth, body: Json<CreateWebhook>) -> Result<CreatedWebhook> {
         let new = NewWebhook {
-            url: body.0.url,
-            types: body.0.types,
-            secret: body.0.secret,
+            url: body.0.url.into(),
+            types: body.0.types.iter().map(|t| t.as_str().to_owned()).collect(),
+            secret: body.0.secret.into(),
         };
         let created = domain::webhooks::create(&self.state.db, &auth.0, &new).await?;
         Ok(CreatedWebhook::Created(Json(created.into())))
@@ -158,7 +159,7 @@ impl WebhooksApi {
         auth: OperatorAuth,
         #[oai(name = "webhookId")] webhook_id: Path<i64>,
         /// Page number, from 1.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         page: Query<Option<i64>>,
         /// Deliveries per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]

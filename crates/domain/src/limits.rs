@@ -2,6 +2,8 @@
 
 /// Largest `limitation` (page size) of a list.
 pub const MAX_LIMITATION: u64 = 20;
+/// Largest `page`: keeps every offset far inside what databases accept.
+pub const MAX_PAGE: i64 = 1_000_000_000;
 /// `limitation` when the caller gives none.
 pub const DEFAULT_LIMITATION: u64 = 20;
 /// Longest message text, in characters.

@@ -5,7 +5,7 @@ use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::limits::{DEFAULT_LIMITATION, MAX_LIMITATION, TOTAL_CAP};
+use crate::limits::{DEFAULT_LIMITATION, MAX_LIMITATION, MAX_PAGE, TOTAL_CAP};
 
 /// A validated page request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,10 +17,10 @@ pub struct PageRequest {
 impl PageRequest {
     pub fn parse(page: Option<i64>, limitation: Option<i64>) -> Result<Self> {
         let page = page.unwrap_or(1);
-        if page < 1 {
+        if !(1..=MAX_PAGE).contains(&page) {
             return Err(Error::new(
                 ErrorCode::InvalidPage,
-                format!("page must be 1 or more, not {page}"),
+                format!("page must be from 1 to {MAX_PAGE}, not {page}"),
             ));
         }
         let limitation = limitation.unwrap_or(DEFAULT_LIMITATION as i64);

@@ -10,7 +10,8 @@ pub struct MessageText(String);
 
 impl MessageText {
     pub fn parse(text: &str) -> Result<Self> {
-        if text.trim().is_empty() {
+        // Blank means ASCII white space only, exactly as the spec's pattern says.
+        if text.chars().all(|c| c.is_ascii_whitespace()) {
             return Err(Error::new(ErrorCode::TextEmpty, "text must not be empty"));
         }
         let chars = text.chars().count();
@@ -94,7 +95,7 @@ impl SearchTerm {
 
 /// A short required string (a name or a label): trimmed, 1..200 characters.
 pub fn parse_name(field: &str, value: &str) -> Result<String> {
-    let trimmed = value.trim();
+    let trimmed = value.trim_matches(|c: char| c.is_ascii_whitespace());
     let chars = trimmed.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(Error::new(
@@ -107,9 +108,10 @@ pub fn parse_name(field: &str, value: &str) -> Result<String> {
 
 /// An e-mail address, lower-cased: one `@` with something on both sides and a dot after it.
 pub fn parse_email(value: &str) -> Result<String> {
-    let email = value.trim().to_lowercase();
+    // The same rule as the spec's pattern: no ASCII control characters or spaces.
+    let email = value.to_lowercase();
     let valid = email.chars().count() <= MAX_NAME_CHARS
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c <= ' ')
         && matches!(email.split_once('@'), Some((local, domain))
             if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
     if !valid {
@@ -158,7 +160,7 @@ mod tests {
 
     #[test]
     fn e_mail_addresses_are_lower_cased_and_checked() {
-        assert_eq!(parse_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert_eq!(parse_email("Ann@Example.COM").unwrap(), "ann@example.com");
         for bad in [
             "ann",
             "ann@",

@@ -28,14 +28,13 @@ pub struct NewWebhook {
 }
 
 fn parse_url(url: &str) -> Result<String> {
-    let url = url.trim();
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(host)
             if !host.is_empty()
                 && !host.starts_with('/')
-                && url.len() <= 2000
-                && !url.contains(char::is_whitespace) =>
+                && url.chars().count() <= 2000
+                && !url.contains(|c: char| c <= ' ') =>
         {
             Ok(url.to_owned())
         }

@@ -1,0 +1,92 @@
+//! A JSON string that must be a string. poem-openapi's `String` also accepts numbers
+//! and booleans (`false` becomes `"false"`), which the schema forbids; request
+//! bodies use `Str` so that a value the spec calls a string really is one.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Str(pub String);
+
+impl Deref for Str {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Str> for String {
+    fn from(s: Str) -> String {
+        s.0
+    }
+}
+
+impl Type for Str {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl ParseFromJSON for Str {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(s) => Ok(Str(s)),
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ToJSON for Str {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_json_strings_parse() {
+        assert_eq!(
+            Str::parse_from_json(Some(Value::String("hi".into()))).unwrap(),
+            Str("hi".into())
+        );
+        assert!(Str::parse_from_json(Some(Value::Bool(false))).is_err());
+        assert!(Str::parse_from_json(Some(serde_json::json!(42))).is_err());
+        assert!(Str::parse_from_json(Some(Value::Null)).is_err());
+    }
+}
