@@ -7,6 +7,24 @@ use crate::support::{Backend, spawn_app};
 
 on_both_databases!(health_endpoints_answer, the_spec_documents_every_operation_and_status);
 
+/// The committed `openapi.json` (what client generators and linters read) is what
+/// the server serves. `UPDATE_OPENAPI=1 cargo test -p switchboard-tests committed_spec`
+/// rewrites it after an intended change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_spec_is_the_served_spec() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let served = app.request(reqwest::Method::GET, "/openapi.json", None, None).await;
+    let served = served.assert_ok().clone();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("openapi.json");
+    if std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
+    }
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi.json at the repo root"))
+        .expect("openapi.json is JSON");
+    assert!(committed == served, "openapi.json differs from the served spec: run UPDATE_OPENAPI=1 cargo test -p switchboard-tests committed_spec");
+    app.stop().await;
+}
+
 async fn health_endpoints_answer(backend: Backend) {
     let app = spawn_app(backend).await;
     let live = app.request(reqwest::Method::GET, "/health/live", None, None).await;
