@@ -15,13 +15,19 @@ async fn the_committed_spec_is_the_served_spec() {
     let app = spawn_app(Backend::Sqlite).await;
     let served = app.request(reqwest::Method::GET, "/openapi.json", None, None).await;
     let served = served.assert_ok().clone();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("openapi.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("openapi.json");
     if std::env::var("UPDATE_OPENAPI").is_ok() {
         std::fs::write(&path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
     }
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi.json at the repo root"))
-        .expect("openapi.json is JSON");
-    assert!(committed == served, "openapi.json differs from the served spec: run UPDATE_OPENAPI=1 cargo test -p switchboard-tests committed_spec");
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("openapi.json at the repo root"))
+            .expect("openapi.json is JSON");
+    assert!(
+        committed == served,
+        "openapi.json differs from the served spec: run UPDATE_OPENAPI=1 cargo test -p switchboard-tests committed_spec"
+    );
     app.stop().await;
 }
 

@@ -12,7 +12,9 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, postgres_url, spawn_app, spawn_server};
+use crate::support::{
+    Backend, TestApp, Workspace, contact, fresh_database, postgres_url, spawn_app, spawn_app_with, spawn_server,
+};
 
 on_both_databases!(
     webhooks_receive_signed_events_of_their_types,
@@ -174,7 +176,8 @@ async fn webhooks_receive_signed_events_of_their_types(backend: Backend) {
 }
 
 async fn failed_deliveries_are_retried_with_back_off_and_visible(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // Retries after 1 s, then 2 s: time enough to look at the failed attempt.
+    let app = spawn_app_with(backend, |s| s.webhook_retry_base = Duration::from_secs(1)).await;
     let ws = app.workspace("Acme").await;
     let receiver = Receiver::start(2).await;
     let hook = subscribe(&app, &ws, &receiver.url, json!(["chat.created"])).await;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, channel, contact, message};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    QueryOrder, QuerySelect, SqlErr,
 };
 
 use crate::auth::{Caller, hash_token};
@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::limits::{DEFAULT_OUTBOX_LIMIT, MAX_NAME_CHARS, MAX_OUTBOX_LIMIT};
 use crate::messages::{IncomingMessage, receive};
 use crate::operators::{IssuedToken, insert_token};
-use crate::paging::{Cursor, PageRequest, count_capped};
+use crate::paging::{Cursor, PageRequest, page_of};
 use crate::text::parse_name;
 
 /// An authenticated connector: it acts for one channel of one workspace.
@@ -77,14 +77,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(Cursor, Vec<channel::Model>)> {
     let query = channel::Entity::find().filter(channel::Column::WorkspaceId.eq(caller.workspace_id));
-    let total = count_capped(db, query.clone().into_query()).await?;
-    let rows = query
-        .order_by_asc(channel::Column::Id)
-        .limit(page.limitation)
-        .offset(page.offset())
-        .all(db)
-        .await?;
-    Ok((Cursor::new(page, total), rows))
+    page_of(db, query, channel::Column::Id, page).await
 }
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]

@@ -5,13 +5,13 @@ use chrono::Utc;
 use entity::{api_token, operator};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    SqlErr,
 };
 
 use crate::auth::{Caller, Role, generate_token, hash_token};
 use crate::chats::find_operator;
 use crate::error::{Error, ErrorCode, Result};
-use crate::paging::{Cursor, PageRequest, count_capped};
+use crate::paging::{Cursor, PageRequest, page_of};
 use crate::text::{parse_email, parse_name};
 
 /// Prefix of operator tokens.
@@ -38,14 +38,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<(Cursor, Vec<operator::Model>)> {
     let query = operator::Entity::find().filter(operator::Column::WorkspaceId.eq(caller.workspace_id));
-    let total = count_capped(db, query.clone().into_query()).await?;
-    let rows = query
-        .order_by_asc(operator::Column::Id)
-        .limit(page.limitation)
-        .offset(page.offset())
-        .all(db)
-        .await?;
-    Ok((Cursor::new(page, total), rows))
+    page_of(db, query, operator::Column::Id, page).await
 }
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]

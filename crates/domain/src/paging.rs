@@ -65,6 +65,28 @@ impl Cursor {
     }
 }
 
+/// One page of `query` in `order`, with its cursor: the shape of every plain list.
+pub async fn page_of<E, C>(
+    db: &C,
+    query: sea_orm::Select<E>,
+    order: E::Column,
+    page: PageRequest,
+) -> crate::error::Result<(Cursor, Vec<E::Model>)>
+where
+    E: sea_orm::EntityTrait,
+    C: ConnectionTrait,
+{
+    use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+    let total = count_capped(db, query.clone().into_query()).await?;
+    let rows = query
+        .order_by_asc(order)
+        .limit(page.limitation)
+        .offset(page.offset())
+        .all(db)
+        .await?;
+    Ok((Cursor::new(page, total), rows))
+}
+
 /// Counts the rows `select` yields, stopping at `TOTAL_CAP + 1`: the count reads at
 /// most that many index entries however large the workspace is.
 pub async fn count_capped<C: ConnectionTrait>(db: &C, mut select: SelectStatement) -> Result<u64, DbErr> {
