@@ -5,14 +5,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::on_both_databases;
 use crate::process::ServerProcess;
 use crate::support::{Backend, drop_database, fresh_database};
 
-on_both_databases!(every_acknowledged_inbound_message_survives_sigkill);
+on_both_databases!(every_acknowledged_write_survives_sigkill);
 
 /// Migrates the database and makes a workspace with a channel, as `switchboard
 /// bootstrap` would, before the server process starts.
@@ -35,7 +35,7 @@ async fn bootstrap(
     (db, made)
 }
 
-async fn every_acknowledged_inbound_message_survives_sigkill(backend: Backend) {
+async fn every_acknowledged_write_survives_sigkill(backend: Backend) {
     let url = fresh_database(backend).await;
     let (db, made) = bootstrap(&url).await;
     db.close().await.ok();
@@ -43,9 +43,63 @@ async fn every_acknowledged_inbound_message_survives_sigkill(backend: Backend) {
 
     let mut server = ServerProcess::start(&url);
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sent_by_operators = Arc::new(Mutex::new(Vec::<i64>::new()));
     let client = reqwest::Client::new();
     let stop_at = Instant::now() + Duration::from_millis(1500);
     let mut writers = Vec::new();
+    // Operators answer and forward at the same time as contacts write in.
+    let first =
+        json!({"contact": {"externalId": "contact-0", "name": "Load"}, "externalMessageId": "first", "text": "hi"});
+    let first = client
+        .post(format!("{}/v1/channel/messages", server.address))
+        .bearer_auth(&bot)
+        .json(&first)
+        .send()
+        .await
+        .unwrap();
+    let chat = first.json::<serde_json::Value>().await.unwrap()["chatId"]
+        .as_i64()
+        .unwrap();
+    for w in 0..8 {
+        let (client, address, admin, sent, admin_id) = (
+            client.clone(),
+            server.address.clone(),
+            made.admin_token.clone(),
+            sent_by_operators.clone(),
+            made.admin_operator_id,
+        );
+        writers.push(tokio::spawn(async move {
+            let mut n = 0;
+            loop {
+                n += 1;
+                let answer = if n % 4 == 0 {
+                    client
+                        .post(format!("{address}/v1/chats/{chat}/forward/{admin_id}"))
+                        .bearer_auth(&admin)
+                        .json(&json!({"text": "mine"}))
+                        .send()
+                        .await
+                } else {
+                    client
+                        .post(format!("{address}/v1/chats/{chat}/messages"))
+                        .bearer_auth(&admin)
+                        .json(&json!({"text": format!("op {w}-{n}")}))
+                        .send()
+                        .await
+                };
+                match answer {
+                    Ok(response) if response.status().as_u16() == 201 => {
+                        let body: serde_json::Value = response.json().await.unwrap_or_default();
+                        if let Some(id) = body["id"].as_i64() {
+                            sent.lock().unwrap().push(id);
+                        }
+                    }
+                    Ok(response) if response.status().is_success() => {}
+                    _ => break,
+                }
+            }
+        }));
+    }
     for w in 0..32 {
         let (client, address, bot, acknowledged) = (
             client.clone(),
@@ -87,16 +141,22 @@ async fn every_acknowledged_inbound_message_survives_sigkill(backend: Backend) {
         "the load ran: {} acknowledged",
         acknowledged.len()
     );
+    let sent_by_operators = sent_by_operators.lock().unwrap().clone();
+    assert!(!sent_by_operators.is_empty(), "operators wrote too");
 
     let db = switchboard::open_database(&url)
         .await
         .expect("the database opens and migrates after SIGKILL");
-    let stored: HashSet<String> = entity::message::Entity::find()
-        .filter(entity::message::Column::Direction.eq("incoming"))
-        .all(&db)
-        .await
-        .unwrap()
+    let rows = entity::message::Entity::find().all(&db).await.unwrap();
+    let stored_ids: HashSet<i64> = rows.iter().map(|m| m.id).collect();
+    let lost_sends: Vec<&i64> = sent_by_operators.iter().filter(|id| !stored_ids.contains(id)).collect();
+    assert!(
+        lost_sends.is_empty(),
+        "acknowledged operator messages were lost: {lost_sends:?}"
+    );
+    let stored: HashSet<String> = rows
         .into_iter()
+        .filter(|m| m.direction == "incoming")
         .filter_map(|m| m.external_id)
         .collect();
     let lost: Vec<&String> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
@@ -107,7 +167,11 @@ async fn every_acknowledged_inbound_message_survives_sigkill(backend: Backend) {
         acknowledged.len(),
         &lost[..lost.len().min(5)]
     );
-    eprintln!("{} acknowledged messages all survived SIGKILL", acknowledged.len());
+    eprintln!(
+        "{} acknowledged inbound and {} operator messages all survived SIGKILL",
+        acknowledged.len(),
+        sent_by_operators.len()
+    );
     db.close().await.ok();
     drop_database(&url).await;
 }

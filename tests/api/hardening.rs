@@ -237,3 +237,55 @@ async fn fifty_clients_on_one_chat_leave_it_consistent(backend: Backend) {
     assert!(last_chat_event["payload"]["version"].as_i64() <= body["version"].as_i64());
     app.stop().await;
 }
+
+on_both_databases!(a_connector_cannot_set_state_assignee_or_read_marks);
+
+/// Property-level authorization: a connector's body can carry only a contact and a
+/// message; fields that name a chat's state, assignee or unread count are ignored.
+async fn a_connector_cannot_set_state_assignee_or_read_marks(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (taras, _) = app.operator(&ws, "Taras", "operator").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hi").await;
+    let before = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    let sneaky = json!({
+        "contact": {"externalId": "c", "name": "Olha", "workspaceId": 999, "channelId": 999},
+        "externalMessageId": "sneaky-1",
+        "text": "let me in",
+        "state": "closed",
+        "operatorId": taras,
+        "unreadMessages": 0,
+        "status": "read",
+        "internal": true,
+        "direction": "outgoing",
+    });
+    let posted = app.post("/v1/channel/messages", &ws.channel_token, sneaky).await;
+    assert_eq!(posted.status.as_u16(), 201);
+    let after = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+    assert_eq!(after.body["state"], "open");
+    assert_eq!(after.body["operator"], Value::Null);
+    assert_eq!(
+        after.body["unreadMessages"],
+        before.body["unreadMessages"].as_i64().unwrap() + 1
+    );
+    assert_eq!(after.body["contact"]["channel"]["id"], ws.channel_id);
+    let message = app
+        .get(&format!("/v1/chats/{chat}/messages?limitation=1"), &ws.token)
+        .await;
+    let m = &message.body["collection"][0];
+    assert_eq!(
+        (m["direction"].as_str(), m["internal"].as_bool(), m["status"].as_str()),
+        (Some("incoming"), Some(false), Some("delivered"))
+    );
+    // A status report is the only other write a connector makes, and only for
+    // operator messages of its own channel.
+    app.request(
+        Method::PUT,
+        &format!("/v1/channel/messages/{}/status", m["id"]),
+        Some(&ws.channel_token),
+        Some(json!({"status": "read"})),
+    )
+    .await
+    .assert_error(404, "message_not_found");
+    app.stop().await;
+}

@@ -318,8 +318,8 @@ impl TestApp {
         (id("contactId"), id("chatId"), id("messageId"))
     }
 
-    /// Stops the server and drops a PostgreSQL test database.
-    pub async fn stop(mut self) {
+    /// Stops the server and leaves its database for another server to open.
+    pub async fn stop_keeping_database(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -327,7 +327,13 @@ impl TestApp {
             server.await.expect("server task").expect("server stopped cleanly");
         }
         self.db.close_by_ref().await.ok();
-        drop_database(&self.database_url).await;
+    }
+
+    /// Stops the server and drops a PostgreSQL test database.
+    pub async fn stop(self) {
+        let url = self.database_url.clone();
+        self.stop_keeping_database().await;
+        drop_database(&url).await;
     }
 }
 

@@ -287,3 +287,28 @@ async fn two_replicas_deliver_each_event_once_per_webhook() {
     b.stop().await;
     a.stop().await;
 }
+
+on_both_databases!(a_pending_delivery_survives_a_restart);
+
+/// Deliveries live in the database: one that failed before a restart is sent by the
+/// next server over the same database.
+async fn a_pending_delivery_survives_a_restart(backend: Backend) {
+    let url = fresh_database(backend).await;
+    let first = spawn_server(&url).await;
+    let ws = first.workspace("Acme").await;
+    let receiver = Receiver::start(1).await;
+    subscribe(&first, &ws, &receiver.url, json!(["chat.created"])).await;
+    first.incoming(&ws, &contact("c", "Olha"), "hello").await;
+    assert_eq!(
+        receiver.wait_for(1, Duration::from_secs(5)).await.len(),
+        1,
+        "the first attempt failed"
+    );
+    first.stop_keeping_database().await;
+
+    let second = spawn_server(&url).await;
+    let all = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(all.len(), 2, "the restarted server retried the delivery");
+    assert_eq!(all[0].body, all[1].body);
+    second.stop().await;
+}

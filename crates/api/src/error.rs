@@ -76,6 +76,10 @@ pub enum ApiError {
     /// The server failed (`internal`); the log has the cause under the request id.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The request took longer than 30 s (`timeout`), or the database cannot be
+    /// reached (`unavailable`); try again.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
 }
 
 impl From<Error> for ApiError {
@@ -92,6 +96,7 @@ impl From<Error> for ApiError {
             413 => ApiError::PayloadTooLarge(body),
             415 => ApiError::UnsupportedMediaType(body),
             429 => ApiError::TooManyRequests(body),
+            503 => ApiError::Unavailable(body),
             _ => ApiError::Internal(body),
         }
     }

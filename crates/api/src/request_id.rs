@@ -93,9 +93,17 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
             let started = std::time::Instant::now();
             let mut response = match cap_body(&mut req).await {
                 Err(response) => response,
-                Ok(()) => match inner.call(req).await {
-                    Ok(output) => output.into_response(),
-                    Err(err) => framework_error_response(err),
+                Ok(()) => match tokio::time::timeout(domain::limits::REQUEST_TIMEOUT, inner.call(req)).await {
+                    Ok(Ok(output)) => output.into_response(),
+                    Ok(Err(err)) => framework_error_response(err),
+                    // A write cut off here rolls back with its transaction.
+                    Err(_) => error_response(
+                        domain::ErrorCode::Timeout,
+                        format!(
+                            "the request took longer than {} s",
+                            domain::limits::REQUEST_TIMEOUT.as_secs()
+                        ),
+                    ),
                 },
             };
             let status = response.status().as_u16();

@@ -120,8 +120,10 @@ error_codes! {
     RateLimited = ("rate_limited", 429),
     /// Something failed inside the server; the log has the cause.
     Internal = ("internal", 500),
-    /// The database cannot be reached.
+        /// The database cannot be reached.
     Unavailable = ("unavailable", 503),
+    /// The request took longer than the server allows (30 s).
+    Timeout = ("timeout", 503),
 }
 
 /// A failed use case: a code from the table, a message for the reader, and for

@@ -32,3 +32,5 @@ pub const MAX_WINDOW_LIMIT: u64 = 1024;
 pub const MAX_OUTBOX_LIMIT: u64 = 100;
 /// `limit` of an outbox pull when the connector gives none.
 pub const DEFAULT_OUTBOX_LIMIT: u64 = 50;
+/// Longest time one request may take before it is answered 503 `timeout`.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
