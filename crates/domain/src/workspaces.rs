@@ -7,18 +7,25 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConne
 
 use crate::auth::Role;
 use crate::db::begin_write;
-use crate::error::Result;
+use validator::Validate;
+
+use crate::error::{Error, ErrorCode, Result};
 use crate::operators::{NewOperator, insert, insert_token};
 use crate::text::parse_name;
 
 /// Prefix of channel (connector) tokens.
 pub const CHANNEL_TOKEN_PREFIX: &str = "sbc";
 
-#[derive(Clone, Debug)]
+/// What `switchboard bootstrap` is given on its command line.
+#[derive(Clone, Debug, Validate)]
 pub struct BootstrapRequest {
+    #[validate(length(min = 1, max = 200))]
     pub workspace: String,
+    #[validate(email, length(max = 200))]
     pub admin_email: String,
+    #[validate(length(min = 1, max = 200))]
     pub admin_name: String,
+    #[validate(length(min = 1, max = 200))]
     pub channel: Option<String>,
 }
 
@@ -33,6 +40,9 @@ pub struct Bootstrapped {
 }
 
 pub async fn bootstrap(db: &DatabaseConnection, request: &BootstrapRequest) -> Result<Bootstrapped> {
+    request
+        .validate()
+        .map_err(|e| Error::new(ErrorCode::InvalidField, format!("bootstrap: {e}")))?;
     let name = parse_name("workspace", &request.workspace)?;
     let txn = begin_write(db).await?;
     let now = Utc::now();
@@ -89,4 +99,30 @@ pub async fn create_channel<C: ConnectionTrait>(
     }
     .insert(db)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bootstrap_request_needs_a_real_e_mail_and_names() {
+        let good = BootstrapRequest {
+            workspace: "Acme".into(),
+            admin_email: "admin@acme.example".into(),
+            admin_name: "Admin".into(),
+            channel: None,
+        };
+        assert!(good.validate().is_ok());
+        let bad_email = BootstrapRequest {
+            admin_email: "admin".into(),
+            ..good.clone()
+        };
+        assert!(bad_email.validate().is_err());
+        let no_name = BootstrapRequest {
+            workspace: String::new(),
+            ..good
+        };
+        assert!(no_name.validate().is_err());
+    }
 }
