@@ -34,6 +34,7 @@ async fn bad_list_parameters_answer_400_with_their_codes(backend: Backend) {
             "invalid_parameter",
         ),
         (&format!("term={long_term}") as &str, "term_too_long"),
+        ("term=a%00b", "invalid_parameter"),
     ] {
         let answer = app.get(&format!("/v1/chats?{query}"), &ws.token).await;
         assert_eq!(answer.status.as_u16(), 400, "{query}: {}", answer.body);
@@ -55,6 +56,7 @@ async fn bad_message_texts_answer_400_and_write_nothing(backend: Backend) {
     let before = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
     let too_long = "я".repeat(20_001);
     for (body, code) in [
+        (json!({"text": "nul \u{0} inside"}), "invalid_body"),
         (json!({"text": too_long}), "text_too_long"),
         (json!({"text": ""}), "text_empty"),
         (json!({"text": "  \n\t "}), "text_empty"),

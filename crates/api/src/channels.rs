@@ -45,9 +45,9 @@ async fn resolve_channel(req: &Request, bearer: Bearer) -> poem::Result<ChannelC
 #[derive(Object, Debug)]
 pub struct CreateChannel {
     /// What kind of connector: `telegram`, `web`, `tracker`, …
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub kind: Str,
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub name: Str,
 }
 
@@ -75,9 +75,9 @@ pub enum CreatedToken {
 #[derive(Object, Debug)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundContact {
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub external_id: Str,
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub name: Str,
     #[oai(validator(max_length = 200))]
     #[oai(nullable)]
@@ -96,10 +96,14 @@ pub struct InboundContact {
 pub struct InboundMessage {
     pub contact: InboundContact,
     /// The message's id in the channel; posting it again answers the first result.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub external_message_id: Str,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"
+    ))]
     pub text: Str,
     /// When the contact sent it (default: now; a future time counts as now).
     #[oai(nullable)]

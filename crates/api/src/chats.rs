@@ -36,7 +36,11 @@ pub struct ForwardRequest {
 #[derive(Object, Debug)]
 pub struct SendChatMessage {
     /// The message text, 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"
+    ))]
     pub text: Str,
     /// `true` writes a private note that the contact never sees.
     #[oai(default, nullable)]
@@ -50,7 +54,11 @@ pub struct SendContactMessage {
     #[oai(rename = "type")]
     pub kind: ContentType,
     /// The message text, 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"
+    ))]
     pub content: Str,
 }
 
@@ -124,8 +132,10 @@ impl ChatsApi {
         /// Chats per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
         limitation: Query<Option<i64>>,
-        /// Case-insensitive substring of a contact field or a message text; at most 256 characters.
-        #[oai(validator(max_length = 256))]
+        /// Case-insensitive substring of a contact field or a message text; at most 256
+        /// characters. Three or more characters search message texts too (through a
+        /// trigram index); shorter terms match contact fields only.
+        #[oai(validator(max_length = 256, pattern = r"^[^\x00]*$"))]
         term: Query<Option<String>>,
         /// Only chats in this state.
         state: Query<Option<ChatState>>,

@@ -25,7 +25,11 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct EditMessage {
     /// 1 to 20,000 characters, not only white space.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"
+    ))]
     pub text: Str,
 }
 
@@ -82,7 +86,11 @@ pub struct Broadcast {
     #[oai(validator(max_items = 300))]
     pub chat_ids: Vec<i64>,
     /// 1 to 20,000 characters.
-    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"
+    ))]
     pub text: Str,
 }
 

@@ -22,7 +22,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[derive(Object, Debug)]
 pub struct CreateOperator {
     /// 1 to 200 characters.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub name: Str,
     /// Unique in the workspace.
     #[oai(validator(
@@ -43,7 +43,7 @@ pub struct UpdateOperator {
 #[derive(Object, Debug)]
 pub struct CreateToken {
     /// What the token is for, e.g. `dashboard` or `nightly script`.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"[^ \t\n\x0C\r]"))]
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
     pub label: Str,
 }
 

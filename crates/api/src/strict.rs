@@ -1,6 +1,7 @@
 //! A JSON string that must be a string. poem-openapi's `String` also accepts numbers
 //! and booleans (`false` becomes `"false"`), which the schema forbids; request
-//! bodies use `Str` so that a value the spec calls a string really is one.
+//! bodies use `Str` so that a value the spec calls a string really is one. It also
+//! refuses NUL characters, which PostgreSQL cannot store, and says so in its schema.
 
 use std::borrow::Cow;
 use std::ops::Deref;
@@ -8,6 +9,9 @@ use std::ops::Deref;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
+
+/// The schema pattern of every request string: no NUL character.
+pub const NO_NUL: &str = r"^[^\x00]*$";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Str(pub String);
@@ -44,7 +48,10 @@ impl Type for Str {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(NO_NUL.into()),
+            ..MetaSchema::new("string")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -63,6 +70,7 @@ impl Type for Str {
 impl ParseFromJSON for Str {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
+            Value::String(s) if s.contains('\0') => Err(ParseError::custom("a string must not contain NUL characters")),
             Value::String(s) => Ok(Str(s)),
             other => Err(ParseError::expected_type(other)),
         }
@@ -88,5 +96,6 @@ mod tests {
         assert!(Str::parse_from_json(Some(Value::Bool(false))).is_err());
         assert!(Str::parse_from_json(Some(serde_json::json!(42))).is_err());
         assert!(Str::parse_from_json(Some(Value::Null)).is_err());
+        assert!(Str::parse_from_json(Some(Value::String("a\0b".into()))).is_err());
     }
 }
