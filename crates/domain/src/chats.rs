@@ -216,39 +216,56 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         .add(like(Expr::col((contact::Entity, contact::Column::Username))))
         .add(like(Expr::col((contact::Entity, contact::Column::Phone))))
         .add(like(Expr::col((contact::Entity, contact::Column::Email))));
-    let contacts_by_like = Query::select()
-        .column(contact::Column::Id)
-        .from(contact::Entity)
-        .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(workspace_id))
-        .cond_where(contact_like)
-        .to_owned();
+    let contacts_by_like = || {
+        Query::select()
+            .column(contact::Column::Id)
+            .from(contact::Entity)
+            .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(workspace_id))
+            .cond_where(contact_like.clone())
+            .to_owned()
+    };
     if !term.is_indexable() {
-        return Condition::all().add(chat::Column::ContactId.in_subquery(contacts_by_like));
+        return Condition::all().add(chat::Column::ContactId.in_subquery(contacts_by_like()));
     }
-    match backend {
-        DbBackend::Sqlite => {
+    match (backend, common) {
+        // A rare term: collect the few chats it matches (through the indexes), then
+        // list them; one IN over a UNION lets the database start from the matches.
+        (DbBackend::Sqlite, false) => {
             let phrase = term.fts_phrase();
-            let contacts = Expr::cust_with_values(
-                "\"chat\".\"contact_id\" IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)",
-                [phrase.clone()],
-            );
-            let messages = if common {
-                // A common term matches most chats: walk chats in list order and look
-                // at each one's own messages, which stops after a page of matches.
-                Expr::cust_with_values(
-                    "EXISTS (SELECT 1 FROM message m WHERE m.chat_id = \"chat\".\"id\" AND m.text LIKE ? ESCAPE '\\')",
-                    [pattern.clone()],
-                )
-            } else {
-                Expr::cust_with_values(
-                    "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN \
-                     (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))",
-                    [phrase],
-                )
-            };
-            Condition::any().add(contacts).add(messages)
+            Condition::all().add(Expr::cust_with_values(
+                "\"chat\".\"id\" IN (\
+                 SELECT m.chat_id FROM message m WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) \
+                 UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))",
+                [phrase.clone(), phrase],
+            ))
         }
-        _ => {
+        (_, false) => {
+            let by_message = Query::select()
+                .column(message::Column::ChatId)
+                .from(message::Entity)
+                .and_where(like(Expr::col((message::Entity, message::Column::Text))))
+                .to_owned();
+            let by_contact = Query::select()
+                .column((chat::Entity, chat::Column::Id))
+                .from(chat::Entity)
+                .and_where(chat::Column::ContactId.in_subquery(contacts_by_like()))
+                .to_owned();
+            let mut matches = by_message;
+            matches.union(sea_orm::sea_query::UnionType::Distinct, by_contact);
+            Condition::all().add(chat::Column::Id.in_subquery(matches))
+        }
+        // A common term matches most chats: walk chats in list order and look at each
+        // one's own messages, which stops after a page of matches.
+        (DbBackend::Sqlite, true) => Condition::any()
+            .add(Expr::cust_with_values(
+                "\"chat\".\"contact_id\" IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)",
+                [term.fts_phrase()],
+            ))
+            .add(Expr::cust_with_values(
+                "EXISTS (SELECT 1 FROM message m WHERE m.chat_id = \"chat\".\"id\" AND m.text LIKE ? ESCAPE '\\')",
+                [pattern.clone()],
+            )),
+        (_, true) => {
             let messages = Query::select()
                 .expr(Expr::val(1))
                 .from(message::Entity)
@@ -258,7 +275,7 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                 .and_where(like(Expr::col((message::Entity, message::Column::Text))))
                 .to_owned();
             Condition::any()
-                .add(chat::Column::ContactId.in_subquery(contacts_by_like))
+                .add(chat::Column::ContactId.in_subquery(contacts_by_like()))
                 .add(Expr::exists(messages))
         }
     }
