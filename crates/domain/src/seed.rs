@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{chat, contact, message};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait};
 
 use crate::auth::Role;
 use crate::db::begin_write;
@@ -323,20 +323,6 @@ pub async fn seed(
         chats: written,
         messages: messages_written,
     })
-}
-
-/// Ids of a workspace's chats, newest activity first, for benchmarks to pick from.
-pub async fn sample_chat_ids(db: &DatabaseConnection, workspace_id: i64, limit: u64) -> Result<Vec<i64>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    Ok(chat::Entity::find()
-        .select_only()
-        .column(chat::Column::Id)
-        .filter(chat::Column::WorkspaceId.eq(workspace_id))
-        .order_by_desc(chat::Column::LastActivityAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 #[cfg(test)]
