@@ -15,7 +15,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, SecurityScheme};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
-use crate::operators::{CreateToken, IssuedToken};
+use crate::operators::{CreateToken, CreatedToken, IssuedToken};
 use crate::strict::Str;
 use crate::wire::{Channel, Cursor, Message, StateResponse};
 use crate::{ApiTags, AppState};
@@ -62,13 +62,6 @@ pub enum CreatedChannel {
     /// The channel was created.
     #[oai(status = 201)]
     Created(Json<Channel>),
-}
-
-#[derive(ApiResponse)]
-pub enum CreatedToken {
-    /// The token was issued.
-    #[oai(status = 201)]
-    Created(Json<IssuedToken>),
 }
 
 /// The contact as the channel knows them; `externalId` is their id in the channel.
