@@ -177,6 +177,8 @@ impl ChannelsApi {
     }
 
     /// List channels
+    ///
+    /// The workspace's channels, oldest first: where contacts write in from.
     #[oai(
         path = "/channels",
         method = "get",

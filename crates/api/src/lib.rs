@@ -103,6 +103,10 @@ pub fn openapi(state: &AppState) -> OpenApiService<Apis, ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description(DESCRIPTION)
+    .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+    .contact(poem_openapi::ContactObject::new().name("Switchboard maintainers"))
+    // Relative, so that Swagger UI and generated clients call the server that served the spec.
+    .server("/")
 }
 
 /// A panic in a handler is a bug: it is logged and answered 500 in our error body,

@@ -98,6 +98,8 @@ impl OperatorsApi {
     }
 
     /// Get an operator
+    ///
+    /// One operator of the workspace, with role and whether they are active.
     #[oai(
         path = "/operators/:operatorId",
         method = "get",
@@ -136,6 +138,9 @@ impl OperatorsApi {
     }
 
     /// Activate or deactivate an operator (admin)
+    ///
+    /// A deactivated operator's tokens stop working at once and chats can no longer
+    /// be forwarded to them; activating them again restores both.
     #[oai(
         path = "/operators/:operatorId",
         method = "patch",

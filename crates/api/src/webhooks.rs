@@ -99,6 +99,10 @@ pub enum CreatedWebhook {
 #[OpenApi(prefix_path = "/v1")]
 impl WebhooksApi {
     /// Create a webhook (admin)
+    ///
+    /// Subscribes a URL to events of the listed types (all types when empty). Each
+    /// event is POSTed with `X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the
+    /// body under the secret>` and retried with back-off until answered 2xx.
     #[oai(
         path = "/webhooks",
         method = "post",
@@ -116,6 +120,8 @@ impl WebhooksApi {
     }
 
     /// List webhooks (admin)
+    ///
+    /// Every subscription of the workspace; secrets are never shown again.
     #[oai(
         path = "/webhooks",
         method = "get",
@@ -130,6 +136,8 @@ impl WebhooksApi {
     }
 
     /// Delete a webhook (admin)
+    ///
+    /// Stops deliveries to the URL and forgets their history.
     #[oai(
         path = "/webhooks/:webhookId",
         method = "delete",
