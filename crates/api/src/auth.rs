@@ -14,12 +14,15 @@ use crate::AppState;
 pub struct OperatorAuth(pub Caller);
 
 async fn resolve_operator(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(|| poem::Error::from_string("no app state", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    domain::auth::authenticate_operator(&state.db, &bearer.token)
+    domain::auth::authenticate_operator(&app_state(req)?.db, &bearer.token)
         .await
         .map_err(into_poem_error)
+}
+
+/// The app's state, which `api::app` attaches to every request.
+pub fn app_state(req: &Request) -> poem::Result<&AppState> {
+    req.data::<AppState>()
+        .ok_or_else(|| poem::Error::from_string("no app state", poem::http::StatusCode::INTERNAL_SERVER_ERROR))
 }
 
 /// A domain error as a framework error; the request edge gives it our body.

@@ -34,10 +34,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub struct ChannelAuth(ChannelCaller);
 
 async fn resolve_channel(req: &Request, bearer: Bearer) -> poem::Result<ChannelCaller> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(|| poem::Error::from_string("no app state", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    domain::channels::authenticate_channel(&state.db, &bearer.token)
+    domain::channels::authenticate_channel(&crate::auth::app_state(req)?.db, &bearer.token)
         .await
         .map_err(crate::auth::into_poem_error)
 }

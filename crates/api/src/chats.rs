@@ -112,6 +112,21 @@ fn send_response(view: domain::messages::MessageView, sent: Sent) -> SendRespons
     }
 }
 
+impl ChatsApi {
+    /// Close or reopen, after checking `If-Match`.
+    async fn set_state(
+        &self,
+        auth: &OperatorAuth,
+        chat_id: i64,
+        state: domain::chats::ChatState,
+        if_match: &Option<String>,
+    ) -> Result<Json<StateResponse>> {
+        let expected = expected_version(if_match)?;
+        domain::chats::set_state(&self.state.db, &auth.0, chat_id, state, expected).await?;
+        Ok(Json(StateResponse::done()))
+    }
+}
+
 #[OpenApi(prefix_path = "/v1")]
 impl ChatsApi {
     /// List chats
@@ -215,16 +230,8 @@ impl ChatsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
-        let expected = expected_version(&if_match.0)?;
-        domain::chats::set_state(
-            &self.state.db,
-            &auth.0,
-            chat_id.0,
-            domain::chats::ChatState::Closed,
-            expected,
-        )
-        .await?;
-        Ok(Json(StateResponse::done()))
+        self.set_state(&auth, chat_id.0, domain::chats::ChatState::Closed, &if_match.0)
+            .await
     }
 
     /// Reopen a chat
@@ -245,16 +252,8 @@ impl ChatsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<Json<StateResponse>> {
-        let expected = expected_version(&if_match.0)?;
-        domain::chats::set_state(
-            &self.state.db,
-            &auth.0,
-            chat_id.0,
-            domain::chats::ChatState::Open,
-            expected,
-        )
-        .await?;
-        Ok(Json(StateResponse::done()))
+        self.set_state(&auth, chat_id.0, domain::chats::ChatState::Open, &if_match.0)
+            .await
     }
 
     /// Forward a chat to an operator
