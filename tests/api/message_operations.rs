@@ -220,6 +220,19 @@ async fn last_activity_answers_known_chats_only(backend: Backend) {
     assert_eq!(value.len(), 1, "{}", answer.body);
     let chat = app.get(&format!("/v1/chats/{a}"), &ws.token).await;
     assert_eq!(value[&a.to_string()], chat.body["lastActivityAt"]);
+    // As in JSON Schema, an id written with a zero fraction is that integer; any
+    // other fraction is refused.
+    let answer = app
+        .post("/v1/chats/updated", &ws.token, json!({"chatIds": [a as f64]}))
+        .await;
+    assert!(
+        answer.assert_ok()["value"].get(a.to_string()).is_some(),
+        "{}",
+        answer.body
+    );
+    app.post("/v1/chats/updated", &ws.token, json!({"chatIds": [a as f64 + 0.5]}))
+        .await
+        .assert_error(400, "invalid_body");
     let too_many: Vec<i64> = (1..=301).collect();
     app.post("/v1/chats/updated", &ws.token, json!({"chatIds": too_many}))
         .await

@@ -53,10 +53,9 @@ async fn the_spec_documents_every_operation_and_status(backend: Backend) {
     let app = spawn_app(backend).await;
     let spec = app.request(reqwest::Method::GET, "/openapi.json", None, None).await;
     let spec = spec.assert_ok();
-    assert!(
-        spec["openapi"].as_str().unwrap().starts_with("3."),
-        "OpenAPI 3: {}",
-        spec["openapi"]
+    assert_eq!(
+        spec["openapi"], "3.1.0",
+        "OpenAPI 3.1, which can say \"a reference or null\""
     );
     let paths = spec["paths"].as_object().expect("paths");
     for path in [
@@ -84,6 +83,33 @@ async fn the_spec_documents_every_operation_and_status(backend: Backend) {
                 op["summary"].as_str().is_some_and(|s| !s.is_empty()),
                 "{id} has a summary"
             );
+            assert!(
+                op["description"].as_str().is_some_and(|s| s.len() > 20),
+                "{id} has a description"
+            );
+            // Every request and response body names a schema that carries an example.
+            let bodies = op["requestBody"]["content"].as_object().into_iter().chain(
+                op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .filter_map(|r| r["content"].as_object()),
+            );
+            for content in bodies {
+                for media in content.values() {
+                    let schema = &media["schema"];
+                    let name = schema["$ref"]
+                        .as_str()
+                        .or_else(|| schema["items"]["$ref"].as_str())
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                    if let Some(name) = name {
+                        assert!(
+                            spec["components"]["schemas"][name]["example"].is_object(),
+                            "{id}: schema {name} has an example"
+                        );
+                    }
+                }
+            }
             assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{id} has a tag");
             if path.starts_with("/v1/") {
                 let responses = op["responses"].as_object().unwrap();
@@ -123,12 +149,38 @@ async fn the_spec_documents_every_operation_and_status(backend: Backend) {
     assert_eq!(limitation["schema"]["maximum"], Value::from(20.0));
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["OperatorAuth"]["scheme"], "bearer");
+    // Public operations say so; nulls are 3.1 types, not 3.0's `nullable`.
+    assert_eq!(paths["/health/live"]["get"]["security"], serde_json::json!([]));
+    assert!(
+        !spec.to_string().contains("\"nullable\""),
+        "no OpenAPI 3.0 `nullable` is left"
+    );
+    let operator = &spec["components"]["schemas"]["Chat"]["properties"]["operator"];
+    assert_eq!(operator["anyOf"][1], serde_json::json!({"type": "null"}), "{operator}");
+    // Error codes are a named enum that clients can match on.
+    let codes = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum");
+    assert!(codes.contains(&Value::from("chat_not_found")) && codes.contains(&Value::from("invalid_limitation")));
+    assert_eq!(
+        spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
 
     let yaml = app.client.get(app.url("/openapi.yaml")).send().await.unwrap();
     assert!(yaml.status().is_success());
-    assert!(yaml.text().await.unwrap().contains("listChats"));
+    let yaml = yaml.text().await.unwrap();
+    assert!(
+        yaml.contains("listChats") && yaml.contains("openapi: 3.1.0"),
+        "the YAML is the same document"
+    );
     let docs = app.client.get(app.url("/docs")).send().await.unwrap();
     assert!(docs.status().is_success());
-    assert!(docs.text().await.unwrap().contains("swagger"));
+    let docs = docs.text().await.unwrap();
+    assert!(docs.contains("swagger"));
+    assert!(
+        docs.contains("\"openapi\": \"3.1.0\""),
+        "Swagger UI shows the served document"
+    );
     app.stop().await;
 }

@@ -40,6 +40,7 @@ async fn resolve_channel(req: &Request, bearer: Bearer) -> poem::Result<ChannelC
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateChannel {
     /// What kind of connector: `telegram`, `web`, `tracker`, …
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
@@ -49,6 +50,7 @@ pub struct CreateChannel {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ChannelList {
     pub cursor: Cursor,
     pub collection: Vec<Channel>,
@@ -63,6 +65,7 @@ pub enum CreatedChannel {
 
 /// The contact as the channel knows them; `externalId` is their id in the channel.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundContact {
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
@@ -82,6 +85,7 @@ pub struct InboundContact {
 
 /// A message a contact wrote, as the connector received it.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundMessage {
     pub contact: InboundContact,
@@ -102,6 +106,7 @@ pub struct InboundMessage {
 
 /// Where an inbound message landed.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct InboundResult {
     pub message_id: i64,
@@ -121,6 +126,7 @@ pub enum InboundResponse {
 
 /// An operator message for the connector to deliver.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct OutboxMessage {
     #[oai(flatten)]
@@ -130,6 +136,7 @@ pub struct OutboxMessage {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Outbox {
     /// Pending messages, oldest first.
@@ -149,6 +156,7 @@ pub enum ReportedStatus {
 
 /// A delivery report.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct StatusReport {
     pub status: ReportedStatus,
     /// When it happened (default: now).

@@ -26,6 +26,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// A forward's text, shown to the operator who takes the chat.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ForwardRequest {
     /// Up to 2,000 characters; may be empty.
     #[oai(default, nullable, validator(max_length = 2000))]
@@ -34,6 +35,7 @@ pub struct ForwardRequest {
 
 /// A message from an operator into a chat.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct SendChatMessage {
     /// The message text, 1 to 20,000 characters, not only white space.
     #[oai(validator(
@@ -49,6 +51,7 @@ pub struct SendChatMessage {
 
 /// A message to a contact, SmartSender style.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct SendContactMessage {
     /// The content type; `text` is the one supported.
     #[oai(rename = "type")]

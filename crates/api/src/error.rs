@@ -6,24 +6,100 @@ use domain::{Error, ErrorCode};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
+use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::request_id;
 
 /// The error itself.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct ErrorDetail {
-    /// A stable snake_case code from the table of error codes, e.g. `chat_not_found`.
-    pub code: String,
+    pub code: Code,
     /// What went wrong, for a person to read.
     pub message: String,
     /// The request's id, also sent as the `X-Request-Id` header; logs carry it too.
     pub request_id: String,
 }
 
+/// An error code, shown in the spec as the named enum `ErrorCode` with each code's
+/// status and meaning, so that generated clients can match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code(pub ErrorCode);
+
+impl Type for Code {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference("ErrorCode".into())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>("ErrorCode".into(), |_| {
+            let mut description =
+                String::from("A stable snake_case code for what went wrong; each code has exactly one HTTP status.\n");
+            for code in ErrorCode::ALL {
+                description.push_str(&format!(
+                    "\n- `{}` ({}): {}",
+                    code.as_str(),
+                    code.status(),
+                    code.meaning()
+                ));
+            }
+            MetaSchema {
+                description: Some(Box::leak(description.into_boxed_str())),
+                enum_items: ErrorCode::ALL
+                    .iter()
+                    .map(|c| Value::String(c.as_str().into()))
+                    .collect(),
+                ..MetaSchema::new("string")
+            }
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Code {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(s) => ErrorCode::ALL
+                .iter()
+                .find(|c| c.as_str() == s)
+                .map(|c| Code(*c))
+                .ok_or_else(|| ParseError::custom(format!("unknown error code {s}"))),
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ToJSON for Code {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.as_str().into()))
+    }
+}
+
 /// The body of every error answer.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -32,7 +108,7 @@ impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ErrorBody {
             error: ErrorDetail {
-                code: code.as_str().to_owned(),
+                code: Code(code),
                 message: message.into(),
                 request_id: request_id::current(),
             },

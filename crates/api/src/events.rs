@@ -92,9 +92,22 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [EventType; 10] = [
+        EventType::ChatCreated,
+        EventType::ChatRead,
+        EventType::ChatClosed,
+        EventType::ChatOpened,
+        EventType::ChatForwarded,
+        EventType::ChatUnreadChanged,
+        EventType::MessageCreated,
+        EventType::MessageUpdated,
+        EventType::MessageDeleted,
+        EventType::MessageStatusChanged,
+    ];
+
+    fn kind(self) -> domain::events::EventKind {
         use domain::events::EventKind as K;
-        let kind = match self {
+        match self {
             EventType::ChatCreated => K::ChatCreated,
             EventType::ChatRead => K::ChatRead,
             EventType::ChatClosed => K::ChatClosed,
@@ -105,22 +118,29 @@ impl EventType {
             EventType::MessageUpdated => K::MessageUpdated,
             EventType::MessageDeleted => K::MessageDeleted,
             EventType::MessageStatusChanged => K::MessageStatusChanged,
-        };
-        kind.as_str()
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The type with this stored name (`chat.created`, …).
+    pub fn parse(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == name)
     }
 }
 
 /// One change in the workspace.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Event {
     /// Increases with every event; resume after it with `Last-Event-ID` or `after`.
     pub id: i64,
-    /// `chat.created`, `chat.read`, `chat.closed`, `chat.opened`, `chat.forwarded`,
-    /// `chat.unread_changed`, `message.created`, `message.updated`, `message.deleted`
-    /// or `message.status_changed`.
+    /// What changed.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: EventType,
     #[oai(nullable)]
     pub chat_id: Option<i64>,
     /// The changed resource as the API returns it: a Chat for `chat.*`, a Message for
@@ -129,19 +149,26 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<entity::event::Model> for Event {
-    fn from(e: entity::event::Model) -> Self {
-        Event {
+impl Event {
+    /// The event as the API shows it; `None` for a kind this version does not know
+    /// (written by a newer replica during a rolling upgrade), which is skipped.
+    pub fn from_row(e: entity::event::Model) -> Option<Self> {
+        let Some(kind) = EventType::parse(&e.kind) else {
+            tracing::warn!(event_id = e.id, kind = %e.kind, "skipping an event of an unknown type");
+            return None;
+        };
+        Some(Event {
             id: e.id,
-            kind: e.kind,
+            kind,
             chat_id: e.chat_id,
             payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
             created_at: e.created_at,
-        }
+        })
     }
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct EventPage {
     /// Events after `after`, oldest first.
@@ -185,7 +212,7 @@ impl Subscription {
             match domain::events::after(&self.db, self.workspace_id, self.cursor, BATCH, &self.types).await {
                 Ok(rows) if !rows.is_empty() => {
                     self.cursor = rows.last().map_or(self.cursor, |e| e.id);
-                    self.buffer.extend(rows.into_iter().map(Event::from));
+                    self.buffer.extend(rows.into_iter().filter_map(Event::from_row));
                 }
                 Ok(_) => {
                     let _ = tokio::time::timeout(IDLE_POLL, self.wake.changed()).await;
@@ -254,7 +281,7 @@ impl EventsApi {
                 let data = event.to_json().map(|v| v.to_string()).unwrap_or_default();
                 poem::web::sse::Event::message(data)
                     .id(event.id.to_string())
-                    .event_type(event.kind)
+                    .event_type(event.kind.as_str())
             }))
     }
 
@@ -288,7 +315,7 @@ impl EventsApi {
         let rows = domain::events::after(&self.state.db, auth.0.workspace_id, after, limit, &types).await?;
         let next_after = rows.last().map_or(after, |e| e.id);
         Ok(Json(EventPage {
-            collection: rows.into_iter().map(Event::from).collect(),
+            collection: rows.into_iter().filter_map(Event::from_row).collect(),
             next_after,
         }))
     }

@@ -6,12 +6,14 @@ pub mod channels;
 pub mod chats;
 pub mod error;
 pub mod events;
+mod examples;
 pub mod messages;
 pub mod metrics;
 pub mod operations;
 pub mod operators;
 pub mod rate_limit;
 pub mod request_id;
+pub mod spec;
 pub mod strict;
 pub mod webhooks;
 pub mod wire;
@@ -120,15 +122,28 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> poem::Response {
 pub fn app(state: AppState) -> impl Endpoint {
     domain::events::install_presenter(Box::new(wire::WirePresenter));
     let api = openapi(&state);
-    let json = api.spec_endpoint();
-    let yaml = api.spec_endpoint_yaml();
-    let docs = api.swagger_ui();
-    let routes = request_id::Routes::from_spec(&api.spec());
+    let generated = api.spec();
+    let documents = spec::Documents::new(&generated);
+    // Swagger UI shows the served document, not the generator's.
+    let docs_html = api.swagger_ui_html().replacen(&generated, &documents.json, 1);
+    let routes = request_id::Routes::from_spec(&generated);
+    let spec::Documents { json, yaml } = documents;
+    let json = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(json.clone())
+    });
+    let yaml = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/yaml; charset=utf-8")
+            .body(yaml.clone())
+    });
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     Route::new()
         .nest("/", api)
-        .at("/openapi.json", json)
-        .at("/openapi.yaml", yaml)
-        .nest("/docs", docs)
+        .at("/openapi.json", poem::get(json))
+        .at("/openapi.yaml", poem::get(yaml))
+        .at("/docs", poem::get(docs))
         .at("/metrics", poem::get(metrics::metrics))
         .data(state.clone())
         .with(rate_limit::RateLimit(state.rate_limiter.clone()))

@@ -11,7 +11,7 @@ use poem_openapi::{Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
-use crate::strict::Str;
+use crate::strict::{Int, Str, ints};
 use crate::wire::{Message, StateResponse};
 use crate::{ApiTags, AppState};
 
@@ -23,6 +23,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// The new text of a message.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct EditMessage {
     /// 1 to 20,000 characters, not only white space.
     #[oai(validator(
@@ -35,37 +36,41 @@ pub struct EditMessage {
 
 /// Exactly one of `messageId` and `messageIds`.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct MarkMessagesRead {
     /// One message to mark read.
     #[oai(nullable)]
-    pub message_id: Option<i64>,
+    pub message_id: Option<Int>,
     /// Up to 300 messages to mark read.
     #[oai(validator(max_items = 300))]
     #[oai(nullable)]
-    pub message_ids: Option<Vec<i64>>,
+    pub message_ids: Option<Vec<Int>>,
 }
 
 /// Chats to mark read; without `chatIds`, every chat of the workspace.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct MarkChatsRead {
     /// Up to 300 chat ids.
     #[oai(validator(max_items = 300))]
     #[oai(nullable)]
-    pub chat_ids: Option<Vec<i64>>,
+    pub chat_ids: Option<Vec<Int>>,
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct ChatIds {
     /// Up to 300 chat ids.
     #[oai(validator(max_items = 300))]
-    pub chat_ids: Vec<i64>,
+    pub chat_ids: Vec<Int>,
 }
 
 /// Unread incoming messages per chat.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct UnreadCounts {
     /// All unread messages of the workspace.
     pub total: i64,
@@ -75,16 +80,18 @@ pub struct UnreadCounts {
 
 /// Chat id → its last activity.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct LastActivity {
     pub value: HashMap<String, DateTime<Utc>>,
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Broadcast {
     /// Up to 300 chat ids.
     #[oai(validator(max_items = 300))]
-    pub chat_ids: Vec<i64>,
+    pub chat_ids: Vec<Int>,
     /// 1 to 20,000 characters.
     #[oai(validator(
         min_length = 1,
@@ -96,6 +103,7 @@ pub struct Broadcast {
 
 /// Where a broadcast went.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct BroadcastResult {
     /// Open chats of the workspace that got the message.
@@ -164,8 +172,8 @@ impl MessagesApi {
         body: Json<MarkMessagesRead>,
     ) -> Result<Json<StateResponse>> {
         let ids = match (body.0.message_id, body.0.message_ids) {
-            (Some(id), None) => vec![id],
-            (None, Some(ids)) if !ids.is_empty() => ids,
+            (Some(id), None) => vec![id.0],
+            (None, Some(ids)) if !ids.is_empty() => ints(&ids),
             _ => {
                 return Err(domain::Error::new(
                     domain::ErrorCode::InvalidMessageSelection,
@@ -205,7 +213,8 @@ impl MessagesApi {
         tag = "ApiTags::Chats"
     )]
     async fn mark_chats_read(&self, auth: OperatorAuth, body: Json<MarkChatsRead>) -> Result<Json<StateResponse>> {
-        domain::chats::read_all(&self.state.db, &auth.0, body.0.chat_ids.as_deref()).await?;
+        let chat_ids = body.0.chat_ids.as_deref().map(ints);
+        domain::chats::read_all(&self.state.db, &auth.0, chat_ids.as_deref()).await?;
         Ok(Json(StateResponse::done()))
     }
 
@@ -220,7 +229,7 @@ impl MessagesApi {
         tag = "ApiTags::Chats"
     )]
     async fn chats_updated(&self, auth: OperatorAuth, body: Json<ChatIds>) -> Result<Json<LastActivity>> {
-        let rows = domain::chats::last_activity(&self.state.db, &auth.0, &body.0.chat_ids).await?;
+        let rows = domain::chats::last_activity(&self.state.db, &auth.0, &ints(&body.0.chat_ids)).await?;
         Ok(Json(LastActivity {
             value: rows.into_iter().map(|(id, at)| (id.to_string(), at)).collect(),
         }))
@@ -238,7 +247,8 @@ impl MessagesApi {
     )]
     async fn broadcast(&self, auth: OperatorAuth, body: Json<Broadcast>) -> Result<Json<BroadcastResult>> {
         let text = MessageText::parse(&body.0.text)?;
-        let (sent_to, not_sent_to) = domain::chats::broadcast(&self.state.db, &auth.0, &body.0.chat_ids, &text).await?;
+        let (sent_to, not_sent_to) =
+            domain::chats::broadcast(&self.state.db, &auth.0, &ints(&body.0.chat_ids), &text).await?;
         Ok(Json(BroadcastResult { sent_to, not_sent_to }))
     }
 }

@@ -10,6 +10,7 @@ pub struct OperationsApi {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct Health {
     /// `ok`, or `unavailable` when the database does not answer.
     pub status: String,

@@ -20,6 +20,7 @@ pub struct OperatorsApi {
 type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateOperator {
     /// 1 to 200 characters.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
@@ -34,6 +35,7 @@ pub struct CreateOperator {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct UpdateOperator {
     /// `false` deactivates the operator: their tokens stop working and chats cannot
     /// be forwarded to them.
@@ -41,6 +43,7 @@ pub struct UpdateOperator {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateToken {
     /// What the token is for, e.g. `dashboard` or `nightly script`.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"^[^\x00]*[^ \t\n\x0C\r\x00][^\x00]*$"))]
@@ -49,6 +52,7 @@ pub struct CreateToken {
 
 /// A new token. `token` is shown only in this answer; store it now.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct IssuedToken {
     pub id: i64,
     pub token: String,

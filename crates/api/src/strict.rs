@@ -83,6 +83,66 @@ impl ToJSON for Str {
     }
 }
 
+/// A JSON integer (int64). As in JSON Schema, a number whose fraction is zero is an
+/// integer, so `42.0` is 42; `42.5`, strings and numbers outside int64 are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+/// The values of a list of `Int`s.
+pub fn ints(values: &[Int]) -> Vec<i64> {
+    values.iter().map(|v| v.0).collect()
+}
+
+impl Type for Int {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "integer_int64".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Int {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    return Ok(Int(i));
+                }
+                // A written number that was not read as an i64 is a float: taken only when
+                // it is whole and small enough (|f| <= 2^53) to be exactly what was sent.
+                const EXACT: f64 = 9_007_199_254_740_992.0;
+                let whole = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT);
+                whole
+                    .map(|f| Int(f as i64))
+                    .ok_or_else(|| ParseError::custom(format!("{n} is not an int64 integer")))
+            }
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ToJSON for Int {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::from(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +157,23 @@ mod tests {
         assert!(Str::parse_from_json(Some(serde_json::json!(42))).is_err());
         assert!(Str::parse_from_json(Some(Value::Null)).is_err());
         assert!(Str::parse_from_json(Some(Value::String("a\0b".into()))).is_err());
+    }
+
+    #[test]
+    fn integers_with_a_zero_fraction_are_integers() {
+        let parse = |v: Value| Int::parse_from_json(Some(v)).map(|i| i.0).ok();
+        assert_eq!(parse(serde_json::json!(42)), Some(42));
+        assert_eq!(parse(serde_json::json!(-7.0)), Some(-7));
+        assert_eq!(parse(serde_json::json!(i64::MIN)), Some(i64::MIN));
+        assert_eq!(parse(serde_json::json!(42.5)), None);
+        assert_eq!(parse(serde_json::json!(1e19)), None);
+        assert_eq!(parse(serde_json::from_str("-9223372036854775809").unwrap()), None);
+        assert_eq!(
+            parse(serde_json::json!(9_007_199_254_740_992.0)),
+            Some(9_007_199_254_740_992)
+        );
+        assert_eq!(parse(serde_json::json!(u64::MAX)), None);
+        assert_eq!(parse(serde_json::json!("42")), None);
+        assert_eq!(parse(Value::Null), None);
     }
 }

@@ -7,10 +7,11 @@ use domain::paging::PageRequest;
 use domain::webhooks::NewWebhook;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
+use crate::events::EventType;
 use crate::strict::Str;
 use crate::wire::{Cursor, StateResponse};
 use crate::{ApiTags, AppState};
@@ -22,13 +23,14 @@ pub struct WebhooksApi {
 type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct CreateWebhook {
     /// An absolute http:// or https:// URL.
     #[oai(validator(max_length = 2000, pattern = r"^https?://[^\x00-\x20/][^\x00-\x20]*$"))]
     pub url: Str,
     /// Event types to send (empty: all types).
     #[oai(default, nullable)]
-    pub types: Vec<crate::events::EventType>,
+    pub types: Vec<EventType>,
     /// 16 to 200 characters; the key of the body's HMAC-SHA256 signature.
     #[oai(validator(min_length = 16, max_length = 200))]
     pub secret: Str,
@@ -36,11 +38,13 @@ pub struct CreateWebhook {
 
 /// A webhook subscription (its secret is never shown again).
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Webhook {
     pub id: i64,
     pub url: String,
-    pub types: Vec<String>,
+    /// Event types sent (empty: all types).
+    pub types: Vec<EventType>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -49,7 +53,11 @@ impl From<entity::webhook::Model> for Webhook {
     fn from(w: entity::webhook::Model) -> Self {
         Webhook {
             id: w.id,
-            types: serde_json::from_str(&w.types).unwrap_or_default(),
+            types: serde_json::from_str::<Vec<String>>(&w.types)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|name| EventType::parse(name))
+                .collect(),
             url: w.url,
             active: w.active,
             created_at: w.created_at,
@@ -58,20 +66,42 @@ impl From<entity::webhook::Model> for Webhook {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct WebhookList {
     pub collection: Vec<Webhook>,
 }
 
+/// Where a delivery stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not answered 2xx yet; tried again at `nextAttemptAt`.
+    Pending,
+    /// Answered 2xx.
+    Delivered,
+    /// Given up after 10 attempts.
+    Failed,
+}
+
+impl DeliveryStatus {
+    fn parse(s: &str) -> DeliveryStatus {
+        match s {
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Pending,
+        }
+    }
+}
+
 /// One event's delivery to a webhook.
 #[derive(Object, Debug)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: i64,
     pub event_id: i64,
-    pub event_type: String,
-    /// `pending` (will be tried again at `nextAttemptAt`), `delivered` or `failed`
-    /// (given up after 10 attempts).
-    pub status: String,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     #[oai(nullable)]
@@ -84,6 +114,7 @@ pub struct Delivery {
 }
 
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct DeliveryList {
     pub cursor: Cursor,
     pub collection: Vec<Delivery>,
@@ -177,17 +208,19 @@ impl WebhooksApi {
         let (cursor, rows) = domain::webhooks::deliveries(&self.state.db, &auth.0, webhook_id.0, page).await?;
         let collection = rows
             .into_iter()
-            .map(|(d, event_type)| Delivery {
-                id: d.id,
-                event_id: d.event_id,
-                event_type,
-                status: d.status,
-                attempts: d.attempts,
-                next_attempt_at: d.next_attempt_at,
-                last_status_code: d.last_status_code,
-                last_error: d.last_error,
-                created_at: d.created_at,
-                delivered_at: d.delivered_at,
+            .filter_map(|(d, event_type)| {
+                Some(Delivery {
+                    id: d.id,
+                    event_id: d.event_id,
+                    event_type: EventType::parse(&event_type)?,
+                    status: DeliveryStatus::parse(&d.status),
+                    attempts: d.attempts,
+                    next_attempt_at: d.next_attempt_at,
+                    last_status_code: d.last_status_code,
+                    last_error: d.last_error,
+                    created_at: d.created_at,
+                    delivered_at: d.delivered_at,
+                })
             })
             .collect();
         Ok(Json(DeliveryList {

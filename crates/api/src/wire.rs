@@ -12,6 +12,7 @@ const PREVIEW_CHARS: usize = 200;
 
 /// Where a page stands in its list.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Cursor {
     /// This page's number, from 1.
@@ -40,6 +41,7 @@ impl From<paging::Cursor> for Cursor {
 
 /// `{"state": true}`: the change is done (or there was nothing to change).
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct StateResponse {
     pub state: bool,
 }
@@ -167,6 +169,7 @@ impl From<OperatorRole> for domain::Role {
 
 /// The channel a contact writes through.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Channel {
     pub id: i64,
     /// `telegram`, `web`, `tracker`, …
@@ -186,6 +189,7 @@ impl From<&channel::Model> for Channel {
 
 /// A person who writes in through a channel.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Contact {
     pub id: i64,
@@ -217,6 +221,7 @@ impl Contact {
 
 /// An operator as other resources name one.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct OperatorRef {
     pub id: i64,
     pub name: String,
@@ -233,6 +238,7 @@ impl From<&operator::Model> for OperatorRef {
 
 /// The newest message of a chat, in short.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct LastMessage {
     pub id: i64,
@@ -244,6 +250,7 @@ pub struct LastMessage {
 
 /// A contact's conversation as operators work it.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Chat {
     pub id: i64,
@@ -296,6 +303,7 @@ impl From<ChatView> for Chat {
 }
 
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct MessageContent {
     #[oai(rename = "type")]
@@ -308,6 +316,7 @@ pub struct MessageContent {
 
 /// Who wrote a message.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Sender {
     #[oai(rename = "type")]
     pub kind: SenderType,
@@ -320,6 +329,7 @@ pub struct Sender {
 
 /// One message of a chat.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Message {
     pub id: i64,
@@ -380,6 +390,7 @@ impl Message {
 
 /// An operator of the workspace.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Operator {
     pub id: i64,
@@ -410,6 +421,7 @@ impl From<operator::Model> for Operator {
 
 /// One forward of a chat.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct Assignment {
     pub id: i64,
@@ -443,6 +455,7 @@ impl From<AssignmentView> for Assignment {
 
 /// A page of chats.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct ChatList {
     pub cursor: Cursor,
     pub collection: Vec<Chat>,
@@ -450,6 +463,7 @@ pub struct ChatList {
 
 /// A page of messages, newest first.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct MessageList {
     pub cursor: Cursor,
     pub collection: Vec<Message>,
@@ -457,6 +471,7 @@ pub struct MessageList {
 
 /// A page of operators.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct OperatorList {
     pub cursor: Cursor,
     pub collection: Vec<Operator>,
@@ -464,6 +479,7 @@ pub struct OperatorList {
 
 /// A page of forwards, oldest first.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct AssignmentList {
     pub cursor: Cursor,
     pub collection: Vec<Assignment>,

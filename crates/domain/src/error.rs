@@ -4,11 +4,11 @@
 use std::fmt;
 
 macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:literal), )*) => {
+    ($( $(#[doc = $doc:literal])* $variant:ident = ($code:literal, $status:literal), )*) => {
         /// Every error code the API can answer, each with its one HTTP status.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
-            $( $(#[$doc])* $variant, )*
+            $( $(#[doc = $doc])* $variant, )*
         }
 
         impl ErrorCode {
@@ -22,6 +22,11 @@ macro_rules! error_codes {
             /// The HTTP status this code is answered with.
             pub fn status(self) -> u16 {
                 match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// When the code is answered, for the API's documentation.
+            pub fn meaning(self) -> &'static str {
+                match self { $(ErrorCode::$variant => concat!($($doc),*).trim_ascii(),)* }
             }
         }
     };

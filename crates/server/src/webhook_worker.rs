@@ -61,10 +61,22 @@ pub async fn run(
 }
 
 async fn send(client: &reqwest::Client, db: &DatabaseConnection, claimed: Claimed, retry_base: Duration) {
-    let body = Event::from(claimed.event.clone())
-        .to_json()
-        .map(|v| v.to_string())
-        .unwrap_or_default();
+    let Some(event) = Event::from_row(claimed.event.clone()) else {
+        // Written by a newer replica: counted as a failed attempt, so that a replica
+        // that knows the type delivers it on a later try.
+        let outcome = Outcome::Failed {
+            status_code: None,
+            error: format!("event type {} is unknown to this version", claimed.event.kind),
+        };
+        if let Err(err) = complete(db, &claimed, outcome, retry_base).await {
+            tracing::warn!(
+                delivery = claimed.delivery.id,
+                "recording a webhook attempt failed: {err}"
+            );
+        }
+        return;
+    };
+    let body = event.to_json().map(|v| v.to_string()).unwrap_or_default();
     let attempt = client
         .post(&claimed.webhook.url)
         .header("content-type", "application/json")
