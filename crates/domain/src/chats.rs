@@ -139,23 +139,47 @@ pub async fn list(
             total
         }
     };
-    let rows = query
+    let query = query
         .order_by_desc(chat::Column::LastActivityAt)
         .order_by_desc(chat::Column::Id)
         .limit(page.limitation)
-        .offset(page.offset())
+        .offset(page.offset());
+    Ok((Cursor::new(page, total), joined_views(db, query).await?))
+}
+
+/// `chat.last_message_id` → `message.id`.
+struct LastMessageOfChat;
+
+impl sea_orm::Linked for LastMessageOfChat {
+    type FromEntity = chat::Entity;
+    type ToEntity = message::Entity;
+
+    fn link(&self) -> Vec<sea_orm::LinkDef> {
+        vec![
+            chat::Entity::belongs_to(message::Entity)
+                .from(chat::Column::LastMessageId)
+                .to(message::Column::Id)
+                .into(),
+        ]
+    }
+}
+
+/// The views of the chats the query selects, in its order: chats, their contacts and
+/// last messages in one statement (channels and operators come from their caches).
+async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::Entity>) -> Result<Vec<ChatView>> {
+    let rows = query
+        .find_also_linked(LastMessageOfChat)
         .find_also_related(contact::Entity)
         .all(db)
         .await?;
-    let pairs = rows
+    let rows = rows
         .into_iter()
-        .map(|(chat, contact)| {
-            contact
-                .map(|c| (chat, c))
-                .ok_or_else(|| Error::internal("a chat without its contact"))
+        .map(|(chat, last_message, contact)| {
+            let contact = contact.ok_or_else(|| Error::internal(format!("chat {} has no contact", chat.id)))?;
+            Ok((chat, contact, last_message))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((Cursor::new(page, total), views_of(db, pairs).await?))
+    complete_views(db, rows).await
 }
 
 /// How long the chat list's totals are reused. Local writes invalidate them at
@@ -340,11 +364,6 @@ async fn channels_by_id<C: ConnectionTrait>(db: &C, ids: Vec<i64>) -> Result<Has
 
 /// Completes chats (with their contacts) into views: channels, assignees, last messages.
 async fn views_of<C: ConnectionTrait>(db: &C, pairs: Vec<(chat::Model, contact::Model)>) -> Result<Vec<ChatView>> {
-    if pairs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let channels = channels_by_id(db, pairs.iter().map(|(_, c)| c.channel_id).collect()).await?;
-    let operators = operators_by_id(db, pairs.iter().filter_map(|(c, _)| c.operator_id).collect::<Vec<_>>()).await?;
     let last_ids: Vec<i64> = pairs.iter().filter_map(|(c, _)| c.last_message_id).collect();
     let mut last_messages: HashMap<i64, message::Model> = if last_ids.is_empty() {
         HashMap::new()
@@ -357,16 +376,39 @@ async fn views_of<C: ConnectionTrait>(db: &C, pairs: Vec<(chat::Model, contact::
             .map(|m| (m.id, m))
             .collect()
     };
-    pairs
+    let rows = pairs
         .into_iter()
         .map(|(chat, contact)| {
+            let last = chat.last_message_id.and_then(|id| last_messages.remove(&id));
+            (chat, contact, last)
+        })
+        .collect();
+    complete_views(db, rows).await
+}
+
+/// Chats with their contacts and last messages, completed with channels and assignees.
+async fn complete_views<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<(chat::Model, contact::Model, Option<message::Model>)>,
+) -> Result<Vec<ChatView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let channels = channels_by_id(db, rows.iter().map(|(_, c, _)| c.channel_id).collect()).await?;
+    let operators = operators_by_id(
+        db,
+        rows.iter().filter_map(|(c, _, _)| c.operator_id).collect::<Vec<_>>(),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|(chat, contact, last_message)| {
             let channel = channels
                 .get(&contact.channel_id)
                 .cloned()
                 .ok_or_else(|| Error::internal(format!("contact {} has no channel", contact.id)))?;
             Ok(ChatView {
                 operator: chat.operator_id.and_then(|id| operators.get(&id).cloned()),
-                last_message: chat.last_message_id.and_then(|id| last_messages.remove(&id)),
+                last_message,
                 chat,
                 contact,
                 channel,
@@ -464,8 +506,11 @@ pub async fn view<C: ConnectionTrait>(db: &C, chat: chat::Model) -> Result<ChatV
 
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
 pub async fn get(db: &DatabaseConnection, caller: &Caller, chat_id: i64) -> Result<ChatView> {
-    let chat = find_chat(db, caller, chat_id).await?;
-    view(db, chat).await
+    let query = chat::Entity::find_by_id(chat_id).filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
+    joined_views(db, query)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::chat_not_found(chat_id))
 }
 
 /// Marks the change on the chat: a new version and `updated_at`.

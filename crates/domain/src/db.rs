@@ -27,18 +27,60 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         options
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(30))
-            .max_connections(8)
+            .max_connections(sqlite_pool_size())
             .min_connections(1)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+            })
+            .map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
             });
     } else {
         options.max_connections(16).min_connections(1);
     }
     Database::connect(options).await
+}
+
+/// Turns on SQLite's query planner stability guarantee for this connection.
+///
+/// Without it, a statement whose plan could depend on a bound value (`LIMIT ?`, a
+/// `LIKE ?` pattern, or any indexed comparison once `ANALYZE` has written
+/// `sqlite_stat4`) is expired every time a value is bound, so every execution of a
+/// cached statement parsed and planned it again: about 15 % of the server's CPU for a
+/// chat list and a third of a "get chat". With the guarantee a statement is planned
+/// once per connection and its cached plan is reused.
+async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the live connection handle, held locked for this call;
+    // SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an optional int* out-parameter.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("enabling SQLite's query planner stability guarantee failed ({rc})").into(),
+        ));
+    }
+    Ok(())
+}
+
+/// SQLite connections: SQLite has one writer at a time and each reader works on its
+/// own thread, so connections beyond twice the cores only add thread switches and
+/// page caches (measured on one core: 4 connections serve the chat list ~25 % faster
+/// than 8, with 20 % less memory); at least 4, so that a slow search does not hold
+/// up every other read.
+fn sqlite_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    (cores * 2).clamp(4, 16)
 }
 
 /// Begins a transaction that will write: IMMEDIATE on SQLite, plain on PostgreSQL.
