@@ -236,6 +236,7 @@ def main():
     parser.add_argument("--db", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--chats", action="append", type=int)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--label", help="written to bench/results/<date>-<label>-<db>.json")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
@@ -249,7 +250,8 @@ def main():
     for kind in dbs:
         res = run(kind, sizes, args.seconds)
         all_results.append(res)
-        stem = os.path.join(out_dir, f"{res['date']}-{kind}")
+        name = f"{res['date']}-{args.label}-{kind}" if args.label else f"{res['date']}-{kind}"
+        stem = os.path.join(out_dir, name)
         with open(stem + ".json", "w") as f:
             json.dump(res, f, indent=2)
         with open(stem + ".md", "w") as f:

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Prints the side-by-side Markdown table of BENCHMARKS.md from the newest
-bench/results/<date>-sqlite.json and <date>-postgres.json."""
+"""Prints the side-by-side Markdown table of BENCHMARKS.md from
+bench/results/<run>-sqlite.json and <run>-postgres.json, where <run> is the
+argument (e.g. 2026-11-21-plan-cache) or, without one, the newest date."""
 
 import glob
 import json
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,7 +26,8 @@ TARGETS = {
 
 
 def newest(db):
-    files = sorted(glob.glob(os.path.join(ROOT, "results", f"*-{db}.json")))
+    run = sys.argv[1] if len(sys.argv) > 1 else "*"
+    files = sorted(glob.glob(os.path.join(ROOT, "results", f"{run}-{db}.json")))
     return json.load(open(files[-1])) if files else None
 
 

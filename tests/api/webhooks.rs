@@ -20,6 +20,7 @@ on_both_databases!(
     webhooks_receive_signed_events_of_their_types,
     failed_deliveries_are_retried_with_back_off_and_visible,
     webhook_management_is_for_admins_and_checks_its_input,
+    the_server_stops_promptly_with_deliveries_in_flight,
 );
 
 const SECRET: &str = "a-long-shared-secret";
@@ -208,6 +209,37 @@ async fn failed_deliveries_are_retried_with_back_off_and_visible(backend: Backen
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(receiver.requests().len(), 3, "nothing is sent after success");
     app.stop().await;
+}
+
+async fn the_server_stops_promptly_with_deliveries_in_flight(backend: Backend) {
+    // A receiver that accepts connections and never answers: each attempt waits for
+    // the 10 s attempt timeout, and retries are due at once. A shutdown must not wait
+    // for them.
+    let app = spawn_app_with(backend, |s| s.webhook_retry_base = Duration::from_millis(1)).await;
+    let ws = app.workspace("Acme").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    let black_hole = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            let _ = accepted_tx.send(());
+        }
+    });
+    subscribe(&app, &ws, &url, json!([])).await;
+    for i in 0..5 {
+        app.incoming(&ws, &contact(&format!("c{i}"), "Olha"), "hello").await;
+    }
+    tokio::time::timeout(Duration::from_secs(10), accepted.recv())
+        .await
+        .expect("a delivery is in flight");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), app.stop())
+        .await
+        .expect("the server stops without waiting for deliveries in flight");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    black_hole.abort();
 }
 
 async fn webhook_management_is_for_admins_and_checks_its_input(backend: Backend) {

@@ -40,11 +40,20 @@ pub async fn run(
     };
     let mut wake = bus.subscribe();
     loop {
+        // Checked on every round: with a backlog of due deliveries the worker never
+        // waits below, and a shutdown must not wait for the backlog to drain.
+        if *stop.borrow() {
+            return;
+        }
         match claim_due(&db, chrono::Utc::now(), BATCH).await {
             Ok(claimed) if !claimed.is_empty() => {
                 let sends = claimed.into_iter().map(|c| send(&client, &db, c, retry_base));
-                futures::future::join_all(sends).await;
-                continue;
+                tokio::select! {
+                    _ = futures::future::join_all(sends) => continue,
+                    // A shutdown abandons attempts in flight: their claims lapse after
+                    // the lease and any replica tries them again.
+                    _ = stop.changed() => return,
+                }
             }
             Ok(_) => {}
             Err(err) => tracing::warn!("claiming webhook deliveries failed: {err}"),
