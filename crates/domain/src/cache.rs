@@ -33,6 +33,23 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             .map(|(v, _, _)| v.clone())
     }
 
+    /// The value stored at `generation` if it is younger than `max_age`, and whether
+    /// it is still fresh (younger than the TTL). A stale value is marked fresh again
+    /// as it is handed out, so that one caller, not every caller, refreshes it.
+    pub fn get_or_refresh(&self, key: &K, generation: u64, max_age: Duration) -> Option<(V, bool)> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (value, at, stored) = entries.get_mut(key)?;
+        if *stored != generation || at.elapsed() >= max_age {
+            return None;
+        }
+        if at.elapsed() < self.ttl {
+            return Some((value.clone(), true));
+        }
+        // Only this caller sees it stale; the next ones wait for its refresh.
+        *at = Instant::now() - self.ttl / 2;
+        Some((value.clone(), false))
+    }
+
     pub fn put(&self, key: K, value: V, generation: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= self.capacity {
@@ -77,5 +94,23 @@ mod tests {
         assert_eq!(cache.get(&"k", 6), None);
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(cache.get(&"k", 5), None);
+    }
+
+    #[test]
+    fn a_stale_entry_is_handed_out_once_for_refreshing_until_its_limit() {
+        let cache = TtlCache::new(Duration::from_millis(30), 10);
+        let limit = Duration::from_millis(200);
+        cache.put("k", 1, 5);
+        assert_eq!(cache.get_or_refresh(&"k", 5, limit), Some((1, true)));
+        assert_eq!(cache.get_or_refresh(&"k", 6, limit), None, "another generation");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(
+            cache.get_or_refresh(&"k", 5, limit),
+            Some((1, false)),
+            "stale: refresh it"
+        );
+        assert_eq!(cache.get_or_refresh(&"k", 5, limit), Some((1, true)), "being refreshed");
+        std::thread::sleep(Duration::from_millis(220));
+        assert_eq!(cache.get_or_refresh(&"k", 5, limit), None, "too old to hand out");
     }
 }

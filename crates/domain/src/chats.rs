@@ -131,8 +131,21 @@ pub async fn list(
         caller.workspace_id, filter.state, filter.selector, filter.term
     );
     let generation = crate::cache::generation();
-    let total = match total_cache().get(&key, generation) {
-        Some(total) => total,
+    let total = match total_cache().get_or_refresh(&key, generation, TOTAL_STALE_LIMIT) {
+        Some((total, true)) => total,
+        Some((total, false)) => {
+            // Older than the TTL but no local change since: answer it and recount in
+            // the background, so that no request waits for a recount of up to
+            // 10,001 rows.
+            let (db, count) = (db.clone(), query.clone().into_query());
+            tokio::spawn(async move {
+                match count_capped(&db, count).await {
+                    Ok(total) => total_cache().put(key, total, generation),
+                    Err(err) => tracing::warn!("recounting a chat list total failed: {err}"),
+                }
+            });
+            total
+        }
         None => {
             let total = count_capped(db, query.clone().into_query()).await?;
             total_cache().put(key, total, generation);
@@ -183,8 +196,12 @@ async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::E
 }
 
 /// How long the chat list's totals are reused. Local writes invalidate them at
-/// once (see `cache::generation`); another replica's writes show within this time.
+/// once (see `cache::generation`); another replica's writes show within this time
+/// plus one recount, which runs in the background once a total is older.
 pub const TOTAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A total older than this is counted again before answering.
+const TOTAL_STALE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn total_cache() -> &'static crate::cache::TtlCache<String, u64> {
     static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, u64>> = std::sync::OnceLock::new();
