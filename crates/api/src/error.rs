@@ -32,11 +32,7 @@ pub struct ErrorDetail {
 pub struct Code(pub ErrorCode);
 
 impl Type for Code {
-    const IS_REQUIRED: bool = true;
-
-    type RawValueType = Self;
-
-    type RawElementValueType = Self;
+    crate::strict::scalar_type_plumbing!();
 
     fn name() -> Cow<'static, str> {
         "ErrorCode".into()
@@ -67,14 +63,6 @@ impl Type for Code {
                 ..MetaSchema::new("string")
             }
         });
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
     }
 }
 

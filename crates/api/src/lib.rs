@@ -118,6 +118,11 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> poem::Response {
     error::error_response(domain::ErrorCode::Internal, "the server failed to answer this request")
 }
 
+/// Serves a fixed document.
+fn document(body: String, content_type: &'static str) -> impl Endpoint {
+    poem::endpoint::make_sync(move |_| poem::Response::builder().content_type(content_type).body(body.clone()))
+}
+
 /// The whole HTTP app: API, spec, Swagger UI, wrapped in the request edge.
 pub fn app(state: AppState) -> impl Endpoint {
     domain::events::install_presenter(Box::new(wire::WirePresenter));
@@ -127,17 +132,8 @@ pub fn app(state: AppState) -> impl Endpoint {
     // Swagger UI shows the served document, not the generator's.
     let docs_html = api.swagger_ui_html().replacen(&generated, &documents.json, 1);
     let routes = request_id::Routes::from_spec(&generated);
-    let spec::Documents { json, yaml } = documents;
-    let json = poem::endpoint::make_sync(move |_| {
-        poem::Response::builder()
-            .content_type("application/json; charset=utf-8")
-            .body(json.clone())
-    });
-    let yaml = poem::endpoint::make_sync(move |_| {
-        poem::Response::builder()
-            .content_type("application/yaml; charset=utf-8")
-            .body(yaml.clone())
-    });
+    let json = document(documents.json, "application/json; charset=utf-8");
+    let yaml = document(documents.yaml, "application/yaml; charset=utf-8");
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     Route::new()
         .nest("/", api)

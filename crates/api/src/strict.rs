@@ -10,6 +10,27 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
+/// The parts of `poem_openapi::types::Type` that are the same for every scalar
+/// wrapper here (`Str`, `Int`, the error `Code`): required, and its own raw value.
+macro_rules! scalar_type_plumbing {
+    () => {
+        const IS_REQUIRED: bool = true;
+
+        type RawValueType = Self;
+
+        type RawElementValueType = Self;
+
+        fn as_raw_value(&self) -> Option<&Self> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+            Box::new(std::iter::once(self))
+        }
+    };
+}
+pub(crate) use scalar_type_plumbing;
+
 /// The schema pattern of every request string: no NUL character.
 pub const NO_NUL: &str = r"^[^\x00]*$";
 
@@ -37,11 +58,7 @@ impl From<Str> for String {
 }
 
 impl Type for Str {
-    const IS_REQUIRED: bool = true;
-
-    type RawValueType = Self;
-
-    type RawElementValueType = Self;
+    scalar_type_plumbing!();
 
     fn name() -> Cow<'static, str> {
         "string".into()
@@ -52,14 +69,6 @@ impl Type for Str {
             pattern: Some(NO_NUL.into()),
             ..MetaSchema::new("string")
         }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
     }
 
     fn is_empty(&self) -> bool {
@@ -94,11 +103,7 @@ pub fn ints(values: &[Int]) -> Vec<i64> {
 }
 
 impl Type for Int {
-    const IS_REQUIRED: bool = true;
-
-    type RawValueType = Self;
-
-    type RawElementValueType = Self;
+    scalar_type_plumbing!();
 
     fn name() -> Cow<'static, str> {
         "integer_int64".into()
@@ -106,14 +111,6 @@ impl Type for Int {
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int64")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
     }
 }
 

@@ -70,23 +70,34 @@ pub async fn run(
 }
 
 async fn send(client: &reqwest::Client, db: &DatabaseConnection, claimed: Claimed, retry_base: Duration) {
+    let outcome = attempt(client, &claimed).await;
+    if let Outcome::Failed { error, .. } = &outcome {
+        tracing::info!(
+            delivery = claimed.delivery.id,
+            attempts = claimed.delivery.attempts,
+            "webhook delivery failed: {error}"
+        );
+    }
+    if let Err(err) = complete(db, &claimed, outcome, retry_base).await {
+        tracing::warn!(
+            delivery = claimed.delivery.id,
+            "recording a webhook attempt failed: {err}"
+        );
+    }
+}
+
+/// POSTs the claimed event to its webhook once.
+async fn attempt(client: &reqwest::Client, claimed: &Claimed) -> Outcome {
     let Some(event) = Event::from_row(claimed.event.clone()) else {
         // Written by a newer replica: counted as a failed attempt, so that a replica
         // that knows the type delivers it on a later try.
-        let outcome = Outcome::Failed {
+        return Outcome::Failed {
             status_code: None,
             error: format!("event type {} is unknown to this version", claimed.event.kind),
         };
-        if let Err(err) = complete(db, &claimed, outcome, retry_base).await {
-            tracing::warn!(
-                delivery = claimed.delivery.id,
-                "recording a webhook attempt failed: {err}"
-            );
-        }
-        return;
     };
     let body = event.to_json().map(|v| v.to_string()).unwrap_or_default();
-    let attempt = client
+    let answer = client
         .post(&claimed.webhook.url)
         .header("content-type", "application/json")
         .header("user-agent", concat!("switchboard/", env!("CARGO_PKG_VERSION")))
@@ -100,7 +111,7 @@ async fn send(client: &reqwest::Client, db: &DatabaseConnection, claimed: Claime
         .body(body)
         .send()
         .await;
-    let outcome = match attempt {
+    match answer {
         Ok(response) if response.status().is_success() => Outcome::Delivered {
             status_code: i32::from(response.status().as_u16()),
         },
@@ -112,19 +123,6 @@ async fn send(client: &reqwest::Client, db: &DatabaseConnection, claimed: Claime
             status_code: None,
             error: err.to_string(),
         },
-    };
-    if let Outcome::Failed { error, .. } = &outcome {
-        tracing::info!(
-            delivery = claimed.delivery.id,
-            attempts = claimed.delivery.attempts,
-            "webhook delivery failed: {error}"
-        );
-    }
-    if let Err(err) = complete(db, &claimed, outcome, retry_base).await {
-        tracing::warn!(
-            delivery = claimed.delivery.id,
-            "recording a webhook attempt failed: {err}"
-        );
     }
 }
 
