@@ -1,9 +1,10 @@
-# Sourced by the CI steps: starts the release server on a fresh SQLite file with the
-# demo workspace, rate limit off, and sets ADDRESS and TOKEN (the demo admin's).
-# The server is stopped when the calling script exits.
+# Sourced by the CI steps: starts the release server with the demo workspace, rate
+# limit off, on the given database URL (default: a fresh SQLite file in the work
+# folder), and sets ADDRESS and TOKEN (the demo admin's). The server is stopped when
+# the calling script exits or stop_demo_server is called.
 start_demo_server() {
   local work=$1
-  SERVER_DB="sqlite://$work/switchboard.db?mode=rwc"
+  SERVER_DB=${2:-"sqlite://$work/switchboard.db?mode=rwc"}
   target/release/switchboard --log-format json serve --demo --bind 127.0.0.1:0 --rate-limit-per-minute 0 \
     --database-url "$SERVER_DB" 2> "$work/server.log" &
   SERVER_PID=$!
@@ -17,4 +18,9 @@ for line in open(sys.argv[1]):
 ' "$work/server.log")
   TOKEN=$(grep -ao 'sbo_[0-9a-f]*' "$work/server.log" | head -n1)
   [ -n "$ADDRESS" ] && [ -n "$TOKEN" ] || { cat "$work/server.log"; echo "the server did not start" >&2; return 1; }
+}
+
+stop_demo_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
 }
