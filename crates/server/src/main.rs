@@ -172,3 +172,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+/// mimalloc instead of the system allocator: a chat list allocates and frees a few
+/// thousand small values per request (decoded rows, JSON), and glibc's malloc spent a
+/// quarter of the server's CPU on them (on one core: list 478 → 334 µs of CPU per
+/// request, get chat 105 → 80 µs, peak RSS 66 → 57 MB on 10k chats).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
