@@ -1,7 +1,8 @@
 //! Opening the database and starting write transactions with the guarantees DESIGN §2
 //! asks for: on SQLite WAL, foreign keys, a busy timeout, `synchronous=FULL` and
 //! IMMEDIATE write transactions (so two writers queue at BEGIN instead of failing on
-//! lock upgrade); on PostgreSQL the server's defaults (synchronous commit).
+//! lock upgrade) and temporary storage in memory; on PostgreSQL the server's
+//! defaults (synchronous commit).
 
 use std::time::Duration;
 
@@ -34,6 +35,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
+                    // Savepoints (one per message of a group commit) journal the
+                    // pages they change in a temporary file unless temporary
+                    // storage is in memory: a write() per page of every message.
+                    .pragma("temp_store", "memory")
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
                 pool.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))

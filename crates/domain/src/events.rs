@@ -6,10 +6,8 @@
 use std::sync::OnceLock;
 
 use chrono::Utc;
-use entity::{event, webhook, webhook_delivery};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use entity::event;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 use crate::chats::{ChatView, view};
@@ -106,65 +104,97 @@ fn present_message(view: MessageView) -> Value {
     }
 }
 
-/// Writes an event, and a pending delivery for every active webhook that wants it.
+/// Writes one event and queues its webhook deliveries (see `record_many`).
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     workspace_id: i64,
     kind: EventKind,
     chat_id: Option<i64>,
     payload: Value,
-) -> Result<event::Model> {
+) -> Result<()> {
+    record_many(db, workspace_id, vec![(kind, chat_id, payload)]).await
+}
+
+/// Writes events of one change, in order, and queues a delivery of each to every
+/// active webhook of the workspace that wants its type: two statements however many
+/// events and webhooks there are (a multi-row insert, then one `INSERT … SELECT`
+/// that matches the webhooks' type lists), so a write pays no round trip per event
+/// or per webhook.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: i64,
+    events: Vec<(EventKind, Option<i64>, Value)>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now();
-    let row = event::ActiveModel {
+    let rows = events.into_iter().map(|(kind, chat_id, payload)| event::ActiveModel {
         workspace_id: Set(workspace_id),
         kind: Set(kind.as_str().to_owned()),
         chat_id: Set(chat_id),
         payload: Set(payload.to_string()),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    });
+    let ids = event::Entity::insert_many(rows).exec_with_returning_keys(db).await?;
     crate::cache::bump();
-    let hooks = webhook::Entity::find()
-        .filter(webhook::Column::WorkspaceId.eq(workspace_id))
-        .filter(webhook::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    for hook in hooks {
-        let types: Vec<String> = serde_json::from_str(&hook.types).unwrap_or_default();
-        if !types.is_empty() && !types.iter().any(|t| t == kind.as_str()) {
-            continue;
+    queue_deliveries(db, workspace_id, &ids, now).await
+}
+
+/// One pending delivery per (event, webhook) pair whose webhook is active and lists
+/// the event's type or no types at all. A webhook's `types` is the JSON array its
+/// create request was validated into (`["chat.read","message.created"]`, or `[]`
+/// for every type); event type names hold no quotes, so `"<type>"` within it is an
+/// exact element match.
+async fn queue_deliveries<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: i64,
+    event_ids: &[i64],
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    // One constant statement (so it is prepared once per connection): the event ids
+    // arrive as one JSON array parameter.
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempts, next_attempt_at, created_at) \
+             SELECT w.id, e.id, 'pending', 0, $1, $1 FROM event e JOIN webhook w \
+             ON w.workspace_id = e.workspace_id AND w.active \
+             AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%') \
+             WHERE e.workspace_id = $2 AND e.id IN (SELECT value::bigint FROM json_array_elements_text($3::json)) \
+             ORDER BY e.id, w.id"
         }
-        webhook_delivery::ActiveModel {
-            webhook_id: Set(hook.id),
-            event_id: Set(row.id),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_status_code: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            delivered_at: Set(None),
-            ..Default::default()
+        _ => {
+            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempts, next_attempt_at, created_at) \
+             SELECT w.id, e.id, 'pending', 0, ?1, ?1 FROM event e JOIN webhook w \
+             ON w.workspace_id = e.workspace_id AND w.active \
+             AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%') \
+             WHERE e.workspace_id = ?2 AND e.id IN (SELECT value FROM json_each(?3)) \
+             ORDER BY e.id, w.id"
         }
-        .insert(db)
-        .await?;
-    }
-    Ok(row)
+    };
+    let ids = serde_json::to_string(event_ids).map_err(Error::internal)?;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [now.into(), workspace_id.into(), ids.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Records a chat event with the chat as the API shows it now.
 pub async fn record_chat<C: ConnectionTrait>(db: &C, kind: EventKind, chat: entity::chat::Model) -> Result<()> {
     let (workspace_id, chat_id) = (chat.workspace_id, chat.id);
-    let payload = present_chat(view(db, chat).await?);
+    let payload = chat_payload(db, chat).await?;
     record(db, workspace_id, kind, Some(chat_id), payload).await?;
     Ok(())
 }
 
 /// Records the chat's new unread count.
 pub async fn record_unread<C: ConnectionTrait>(db: &C, chat: &entity::chat::Model) -> Result<()> {
-    let payload = json!({"chatId": chat.id, "unreadMessages": chat.unread_count});
+    let payload = unread_payload(chat);
     record(
         db,
         chat.workspace_id,
@@ -190,6 +220,21 @@ pub async fn record_message<C: ConnectionTrait>(
         .ok_or_else(|| Error::internal("no message view"))?;
     record(db, workspace_id, kind, Some(chat_id), present_message(view)).await?;
     Ok(())
+}
+
+/// A chat as an event carries it: as the API shows it now.
+pub async fn chat_payload<C: ConnectionTrait>(db: &C, chat: entity::chat::Model) -> Result<Value> {
+    Ok(present_chat(view(db, chat).await?))
+}
+
+/// A message as an event carries it.
+pub fn message_payload(view: MessageView) -> Value {
+    present_message(view)
+}
+
+/// The payload of `chat.unread_changed`.
+pub fn unread_payload(chat: &entity::chat::Model) -> Value {
+    json!({"chatId": chat.id, "unreadMessages": chat.unread_count})
 }
 
 /// The workspace's events after `after`, oldest first, optionally of some types only.

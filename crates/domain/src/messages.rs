@@ -338,14 +338,30 @@ pub async fn receive<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     let chat = record_on_chat(txn, chat, &message, 1).await?;
-    if created {
-        events::record_chat(txn, EventKind::ChatCreated, chat.clone()).await?;
+    // The events of this change go in one statement; the message's view is made
+    // from the contact in hand instead of being read back.
+    let mut recorded = Vec::with_capacity(4);
+    if created || reopened {
+        let payload = events::chat_payload(txn, chat.clone()).await?;
+        if created {
+            recorded.push((EventKind::ChatCreated, Some(chat.id), payload.clone()));
+        }
+        if reopened {
+            recorded.push((EventKind::ChatOpened, Some(chat.id), payload));
+        }
     }
-    if reopened {
-        events::record_chat(txn, EventKind::ChatOpened, chat.clone()).await?;
-    }
-    events::record_message(txn, EventKind::MessageCreated, &chat, message.clone()).await?;
-    events::record_unread(txn, &chat).await?;
+    let view = MessageView {
+        message: message.clone(),
+        sender_id: Some(contact.id),
+        sender_name: Some(contact.name.clone()),
+    };
+    recorded.push((EventKind::MessageCreated, Some(chat.id), events::message_payload(view)));
+    recorded.push((
+        EventKind::ChatUnreadChanged,
+        Some(chat.id),
+        events::unread_payload(&chat),
+    ));
+    events::record_many(txn, chat.workspace_id, recorded).await?;
     Ok((chat, message))
 }
 
