@@ -71,6 +71,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    no_transparent_huge_pages();
     let cli = Cli::parse();
     init_telemetry(cli.log_format);
     match cli.command {
@@ -170,6 +171,18 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Turns transparent huge pages off for this process. mimalloc asks the kernel for
+/// huge pages on its segments (`madvise(MADV_HUGEPAGE)`), so a few live objects kept
+/// whole 2 MiB pages resident: 34 MB of the server's 66 MB on a chat list load, for
+/// no measurable speed.
+fn no_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes one integer flag and touches only this process.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
