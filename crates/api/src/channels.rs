@@ -1,6 +1,11 @@
 //! Channels: admin management, and the connector API a channel token opens
 //! (inbound messages, the outbox of operator messages, delivery reports).
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::auth::Bearer;
+use ::poem_openapi::param::{Path, Query};
+use ::poem_openapi::payload::Json;
+use ::poem_openapi::{ApiResponse, Enum, Object, OpenApi, SecurityScheme};
 use chrono::{DateTime, Utc};
 use domain::channels::{ChannelCaller, DeliveryStatus};
 use domain::contacts::ContactProfile;
@@ -8,10 +13,6 @@ use domain::messages::IncomingMessage;
 use domain::paging::PageRequest;
 use domain::text::MessageText;
 use poem::Request;
-use poem_openapi::auth::Bearer;
-use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, SecurityScheme};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;

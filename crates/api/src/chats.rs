@@ -1,14 +1,15 @@
 //! The SmartSender-compatible chat operations and what goes beyond them: list, get,
 //! read, close, reopen, forward and its history, message pages and sends, contacts.
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::param::{Header, Path, Query};
+use ::poem_openapi::payload::Json;
+use ::poem_openapi::{ApiResponse, Object, OpenApi};
 use chrono::{DateTime, Utc};
 use domain::chats::{ChatFilter, Selector};
 use domain::messages::{MessageWindow, OutgoingMessage, Sent, WindowParams, parse_idempotency_key};
 use domain::paging::PageRequest;
 use domain::text::{ForwardText, MessageText, SearchTerm};
-use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::param::{Header, Query};
+use ::poem_openapi::payload::{EventStream, Json};
+use ::poem_openapi::types::ToJSON;
+use ::poem_openapi::{Enum, Object, OpenApi};
 use chrono::{DateTime, Utc};
 use domain::events::parse_types;
 use futures::stream::BoxStream;
-use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::{EventStream, Json};
-use poem_openapi::types::ToJSON;
-use poem_openapi::{Enum, Object, OpenApi};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 

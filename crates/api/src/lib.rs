@@ -9,6 +9,7 @@ pub mod events;
 mod examples;
 pub mod messages;
 pub mod metrics;
+mod oai;
 pub mod operations;
 pub mod operators;
 pub mod rate_limit;

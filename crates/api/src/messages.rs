@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::param::Path;
+use ::poem_openapi::payload::Json;
+use ::poem_openapi::{Object, OpenApi};
 use chrono::{DateTime, Utc};
 use domain::text::MessageText;
-use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;

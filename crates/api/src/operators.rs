@@ -1,11 +1,12 @@
 //! Operators and their tokens. Everyone may list operators; admins create and
 //! deactivate them and issue and revoke tokens.
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::param::{Path, Query};
+use ::poem_openapi::payload::Json;
+use ::poem_openapi::{ApiResponse, Object, OpenApi};
 use domain::operators::NewOperator;
 use domain::paging::PageRequest;
-use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;

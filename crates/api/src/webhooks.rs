@@ -2,12 +2,13 @@
 //! with an `X-Switchboard-Signature: sha256=<hex>` HMAC of the body, retried with
 //! back-off until it is answered 2xx.
 
+use crate::oai as poem_openapi;
+use ::poem_openapi::param::{Path, Query};
+use ::poem_openapi::payload::Json;
+use ::poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use chrono::{DateTime, Utc};
 use domain::paging::PageRequest;
 use domain::webhooks::NewWebhook;
-use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use crate::auth::OperatorAuth;
 use crate::error::ApiError;
