@@ -215,24 +215,7 @@ macro_rules! model_at {
 fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model, Option<message::Model>)> {
     use sea_orm::Iterable;
     let mut at = 0;
-    let chat = model_at!(
-        row,
-        at,
-        chat {
-            id,
-            workspace_id,
-            contact_id,
-            state,
-            operator_id,
-            unread_count,
-            last_message_id,
-            last_activity_at,
-            created_at,
-            updated_at,
-            closed_at,
-            version,
-        }
-    );
+    let chat = chat_at(row, &mut at)?;
     debug_assert_eq!(at, chat::Column::iter().count());
     let has_message = row.try_get_by_index::<Option<i64>>(at)?.is_some();
     let last_message = if has_message {
@@ -268,9 +251,42 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
         None
     };
     debug_assert_eq!(at, chat::Column::iter().count() + message::Column::iter().count());
+    let contact = contact_at(row, &mut at)?;
+    debug_assert_eq!(at, row_width());
+    Ok((chat, contact, last_message))
+}
+
+/// A chat from the row's columns at `*at`, moving past them.
+fn chat_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<chat::Model> {
+    let mut i = *at;
+    let chat = model_at!(
+        row,
+        i,
+        chat {
+            id,
+            workspace_id,
+            contact_id,
+            state,
+            operator_id,
+            unread_count,
+            last_message_id,
+            last_activity_at,
+            created_at,
+            updated_at,
+            closed_at,
+            version,
+        }
+    );
+    *at = i;
+    Ok(chat)
+}
+
+/// A contact from the row's columns at `*at`, moving past them.
+fn contact_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<contact::Model> {
+    let mut i = *at;
     let contact = model_at!(
         row,
-        at,
+        i,
         contact {
             id,
             workspace_id,
@@ -284,8 +300,8 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
             updated_at,
         }
     );
-    debug_assert_eq!(at, row_width());
-    Ok((chat, contact, last_message))
+    *at = i;
+    Ok(contact)
 }
 
 /// Columns of a `joined_views` row.
@@ -574,6 +590,27 @@ pub async fn find_chat<C: ConnectionTrait>(db: &C, caller: &Caller, chat_id: i64
         .one(db)
         .await?
         .ok_or_else(|| Error::chat_not_found(chat_id))
+}
+
+/// The chat with its contact, in one statement (decoded by position, as in
+/// `joined_views`).
+pub async fn find_chat_with_contact<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    chat_id: i64,
+) -> Result<(chat::Model, contact::Model)> {
+    let statement = chat::Entity::find_by_id(chat_id)
+        .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
+        .find_also_related(contact::Entity)
+        .build(db.get_database_backend());
+    let row = db
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| Error::chat_not_found(chat_id))?;
+    let mut at = 0;
+    let chat = chat_at(&row, &mut at)?;
+    let contact = contact_at(&row, &mut at)?;
+    Ok((chat, contact))
 }
 
 /// The chat, locked for this write transaction (`FOR UPDATE` on PostgreSQL; SQLite's

@@ -62,7 +62,6 @@ pub async fn views<C: ConnectionTrait>(
     chat: &chat::Model,
     rows: Vec<message::Model>,
 ) -> Result<Vec<MessageView>> {
-    let operators = operators_by_id(db, rows.iter().filter_map(|m| m.sender_operator_id)).await?;
     let contact_name = if rows.iter().any(|m| m.sender_type == "contact") {
         contact::Entity::find_by_id(chat.contact_id)
             .one(db)
@@ -71,6 +70,17 @@ pub async fn views<C: ConnectionTrait>(
     } else {
         None
     };
+    views_named(db, chat, rows, contact_name).await
+}
+
+/// `views`, with the chat's contact's name already in hand.
+async fn views_named<C: ConnectionTrait>(
+    db: &C,
+    chat: &chat::Model,
+    rows: Vec<message::Model>,
+    contact_name: Option<String>,
+) -> Result<Vec<MessageView>> {
+    let operators = operators_by_id(db, rows.iter().filter_map(|m| m.sender_operator_id)).await?;
     Ok(rows
         .into_iter()
         .map(|message| {
@@ -459,7 +469,7 @@ pub async fn window(
     chat_id: i64,
     window: MessageWindow,
 ) -> Result<(Cursor, Vec<MessageView>)> {
-    let chat = find_chat(db, caller, chat_id).await?;
+    let (chat, contact) = crate::chats::find_chat_with_contact(db, caller, chat_id).await?;
     let base = message::Entity::find().filter(message::Column::ChatId.eq(chat.id));
     let (query, page) = match window {
         MessageWindow::Page(page) => (
@@ -517,7 +527,8 @@ pub async fn window(
     };
     let total = count_capped(db, query.clone().into_query()).await?;
     let rows = query.all(db).await?;
-    Ok((Cursor::new(page, total), views(db, &chat, rows).await?))
+    let views = views_named(db, &chat, rows, Some(contact.name)).await?;
+    Ok((Cursor::new(page, total), views))
 }
 
 /// An operator's own outgoing message in the chat, for editing or deleting.
