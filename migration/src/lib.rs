@@ -8,6 +8,7 @@ mod m20261121_000002_create_channel_tables;
 mod m20261121_000003_create_chat_tables;
 mod m20261121_000004_create_event_tables;
 mod m20261121_000005_create_search_indexes;
+mod m20261121_000006_queue_webhook_deliveries;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_create_chat_tables::Migration),
             Box::new(m20261121_000004_create_event_tables::Migration),
             Box::new(m20261121_000005_create_search_indexes::Migration),
+            Box::new(m20261121_000006_queue_webhook_deliveries::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! The event log: every change writes an `event` row in the same transaction as the
-//! change, with the changed resource as the API returns it, and queues a delivery for
-//! each webhook that wants the event's type. Readers (SSE, polling, webhooks) only
+//! change, with the changed resource as the API returns it; a trigger on `event`
+//! queues a delivery for each webhook that wants the event's type. Readers (SSE, polling, webhooks) only
 //! ever read this table, so nothing is missed across reconnects, restarts or replicas.
 
 use std::sync::OnceLock;
@@ -115,11 +115,10 @@ pub async fn record<C: ConnectionTrait>(
     record_many(db, workspace_id, vec![(kind, chat_id, payload)]).await
 }
 
-/// Writes events of one change, in order, and queues a delivery of each to every
-/// active webhook of the workspace that wants its type: two statements however many
-/// events and webhooks there are (a multi-row insert, then one `INSERT … SELECT`
-/// that matches the webhooks' type lists), so a write pays no round trip per event
-/// or per webhook.
+/// Writes the events of one change, in order, in one statement. The database queues
+/// their webhook deliveries (a trigger on `event`: one pending delivery per active
+/// webhook of the workspace that wants the event's type), so a write pays no round
+/// trip per event or per webhook.
 pub async fn record_many<C: ConnectionTrait>(
     db: &C,
     workspace_id: i64,
@@ -137,50 +136,8 @@ pub async fn record_many<C: ConnectionTrait>(
         created_at: Set(now),
         ..Default::default()
     });
-    let ids = event::Entity::insert_many(rows).exec_with_returning_keys(db).await?;
+    event::Entity::insert_many(rows).exec(db).await?;
     crate::cache::bump();
-    queue_deliveries(db, workspace_id, &ids, now).await
-}
-
-/// One pending delivery per (event, webhook) pair whose webhook is active and lists
-/// the event's type or no types at all. A webhook's `types` is the JSON array its
-/// create request was validated into (`["chat.read","message.created"]`, or `[]`
-/// for every type); event type names hold no quotes, so `"<type>"` within it is an
-/// exact element match.
-async fn queue_deliveries<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: i64,
-    event_ids: &[i64],
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
-    let backend = db.get_database_backend();
-    // One constant statement (so it is prepared once per connection): the event ids
-    // arrive as one JSON array parameter.
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempts, next_attempt_at, created_at) \
-             SELECT w.id, e.id, 'pending', 0, $1, $1 FROM event e JOIN webhook w \
-             ON w.workspace_id = e.workspace_id AND w.active \
-             AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%') \
-             WHERE e.workspace_id = $2 AND e.id IN (SELECT value::bigint FROM json_array_elements_text($3::json)) \
-             ORDER BY e.id, w.id"
-        }
-        _ => {
-            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempts, next_attempt_at, created_at) \
-             SELECT w.id, e.id, 'pending', 0, ?1, ?1 FROM event e JOIN webhook w \
-             ON w.workspace_id = e.workspace_id AND w.active \
-             AND (w.types = '[]' OR w.types LIKE '%\"' || e.type || '\"%') \
-             WHERE e.workspace_id = ?2 AND e.id IN (SELECT value FROM json_each(?3)) \
-             ORDER BY e.id, w.id"
-        }
-    };
-    let ids = serde_json::to_string(event_ids).map_err(Error::internal)?;
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        sql,
-        [now.into(), workspace_id.into(), ids.into()],
-    ))
-    .await?;
     Ok(())
 }
 
