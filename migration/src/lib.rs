@@ -35,3 +35,16 @@ pub(crate) async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]
     }
     Ok(())
 }
+
+/// Runs the statements written for the connection's backend (SQLite or PostgreSQL).
+pub(crate) async fn execute_for_backend(
+    manager: &SchemaManager<'_>,
+    sqlite: &[&str],
+    postgres: &[&str],
+) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Sqlite => execute_all(manager, sqlite).await,
+        sea_orm_migration::sea_orm::DbBackend::Postgres => execute_all(manager, postgres).await,
+        _ => Ok(()),
+    }
+}

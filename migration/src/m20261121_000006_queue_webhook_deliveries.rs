@@ -8,7 +8,6 @@
 //! hold no quotes, so `"<type>"` within it is an exact element match.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -48,18 +47,10 @@ const POSTGRES_DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Sqlite => crate::execute_all(manager, SQLITE_UP).await,
-            DbBackend::Postgres => crate::execute_all(manager, POSTGRES_UP).await,
-            _ => Ok(()),
-        }
+        crate::execute_for_backend(manager, SQLITE_UP, POSTGRES_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Sqlite => crate::execute_all(manager, SQLITE_DOWN).await,
-            DbBackend::Postgres => crate::execute_all(manager, POSTGRES_DOWN).await,
-            _ => Ok(()),
-        }
+        crate::execute_for_backend(manager, SQLITE_DOWN, POSTGRES_DOWN).await
     }
 }
