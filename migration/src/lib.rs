@@ -9,6 +9,9 @@ mod m20261121_000003_create_chat_tables;
 mod m20261121_000004_create_event_tables;
 mod m20261121_000005_create_search_indexes;
 mod m20261121_000006_queue_webhook_deliveries;
+mod m20261121_000007_contact_search_index;
+
+pub use m20261121_000007_contact_search_index::CONTACT_SEARCH_EXPRESSION;
 
 pub struct Migrator;
 
@@ -22,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_event_tables::Migration),
             Box::new(m20261121_000005_create_search_indexes::Migration),
             Box::new(m20261121_000006_queue_webhook_deliveries::Migration),
+            Box::new(m20261121_000007_contact_search_index::Migration),
         ]
     }
 }

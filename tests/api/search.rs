@@ -61,6 +61,9 @@ async fn search_finds_substrings_in_every_field_in_any_case(backend: Backend) {
         ("#A-77", vec![ivan_chat]),
         ("refund FOR", vec![ivan_chat]),
         ("\"quoted\" OR x", vec![]),
+        // The end of the name and the start of the username: fields are matched one
+        // by one, never joined.
+        ("Петренко\nolha_p", vec![]),
         ("nowhere", vec![]),
     ] {
         assert_eq!(found(&app, &ws, term).await, expected, "term {term:?}");

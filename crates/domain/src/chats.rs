@@ -361,7 +361,8 @@ async fn is_common(db: &DatabaseConnection, term: &SearchTerm) -> Result<bool> {
 
 /// Case-insensitive substring match over the contact's name, username, phone and
 /// e-mail, and over the chat's message texts, through the search indexes: FTS5
-/// trigram tables on SQLite, `pg_trgm` GIN indexes on PostgreSQL. Trigram indexes
+/// trigram tables on SQLite, `pg_trgm` GIN indexes on PostgreSQL (one over the four
+/// contact fields together, see migration 7, rechecked field by field). Trigram indexes
 /// need three characters, so a shorter term matches contact fields only (within the
 /// workspace) and never scans message texts.
 fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, common: bool) -> Condition {
@@ -383,6 +384,15 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
     if !term.is_indexable() {
         return Condition::all().add(chat::Column::ContactId.in_subquery(contacts_by_like()));
     }
+    // PostgreSQL: the four fields' trigram index, rechecked field by field.
+    let contacts_by_index = || {
+        let mut query = contacts_by_like();
+        query.and_where(Expr::cust_with_values(
+            format!("{} LIKE $1 ESCAPE '\\'", migration::CONTACT_SEARCH_EXPRESSION),
+            [pattern.clone()],
+        ));
+        query
+    };
     match (backend, common) {
         // A rare term: collect the few chats it matches (through the indexes), then
         // list them; one IN over a UNION lets the database start from the matches.
@@ -404,7 +414,7 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
             let by_contact = Query::select()
                 .column((chat::Entity, chat::Column::Id))
                 .from(chat::Entity)
-                .and_where(chat::Column::ContactId.in_subquery(contacts_by_like()))
+                .and_where(chat::Column::ContactId.in_subquery(contacts_by_index()))
                 .to_owned();
             let mut matches = by_message;
             matches.union(sea_orm::sea_query::UnionType::Distinct, by_contact);
@@ -429,9 +439,14 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                     Expr::col((message::Entity, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)),
                 )
                 .and_where(like(Expr::col((message::Entity, message::Column::Text))))
+                // `OFFSET 0` keeps PostgreSQL from turning the EXISTS into a hashed
+                // `IN` over every matching message of the workspace (it prices the
+                // probe for every chat, not the page's few): 72 ms → 0.7 ms for a
+                // term in a fifth of 100,000 messages.
+                .offset(0)
                 .to_owned();
             Condition::any()
-                .add(chat::Column::ContactId.in_subquery(contacts_by_like()))
+                .add(chat::Column::ContactId.in_subquery(contacts_by_index()))
                 .add(Expr::exists(messages))
         }
     }
