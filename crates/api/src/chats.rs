@@ -12,6 +12,7 @@ use domain::paging::PageRequest;
 use domain::text::{ForwardText, MessageText, SearchTerm};
 
 use crate::auth::OperatorAuth;
+use crate::body::Body;
 use crate::error::ApiError;
 use crate::strict::Str;
 use crate::wire::{
@@ -72,7 +73,7 @@ pub enum ChatResponse {
     /// The chat. `ETag` is its version; send it back as `If-Match` to write only if
     /// nobody changed the chat in between.
     #[oai(status = 200)]
-    Ok(Json<Chat>, #[oai(header = "ETag")] String),
+    Ok(Body<Chat>, #[oai(header = "ETag")] String),
 }
 
 /// The entity tag of a chat version.
@@ -102,14 +103,14 @@ fn expected_version(if_match: &Option<String>) -> std::result::Result<Option<i32
 pub enum SendResponse {
     /// The message was written.
     #[oai(status = 201)]
-    Created(Json<Message>),
+    Created(Body<Message>),
     /// A send with this `Idempotency-Key` was already made; this is its message.
     #[oai(status = 200)]
-    Replayed(Json<Message>),
+    Replayed(Body<Message>),
 }
 
 fn send_response(view: domain::messages::MessageView, sent: Sent) -> SendResponse {
-    let message = Json(Message::new(view));
+    let message = Body(Message::new(view));
     match sent {
         Sent::Created => SendResponse::Created(message),
         Sent::Replayed => SendResponse::Replayed(message),
@@ -124,10 +125,10 @@ impl ChatsApi {
         chat_id: i64,
         state: domain::chats::ChatState,
         if_match: &Option<String>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         let expected = expected_version(if_match)?;
         domain::chats::set_state(&self.state.db, &auth.0, chat_id, state, expected).await?;
-        Ok(Json(StateResponse::done()))
+        Ok(Body(StateResponse::done()))
     }
 }
 
@@ -164,7 +165,7 @@ impl ChatsApi {
         /// The operator whose chats `selector[name]=private` shows.
         #[oai(name = "selector[operatorId]")]
         selector_operator_id: Query<Option<i64>>,
-    ) -> Result<Json<ChatList>> {
+    ) -> Result<Body<ChatList>> {
         let page = PageRequest::parse(page.0, limitation.0)?;
         let filter = ChatFilter {
             term: SearchTerm::parse(term.0.as_deref().unwrap_or(""))?,
@@ -172,7 +173,7 @@ impl ChatsApi {
             selector: Selector::parse(selector_name.0.map(Into::into), selector_operator_id.0)?,
         };
         let (cursor, chats) = domain::chats::list(&self.state.db, &auth.0, &filter, page).await?;
-        Ok(Json(ChatList {
+        Ok(Body(ChatList {
             cursor: cursor.into(),
             collection: chats.into_iter().map(Chat::from).collect(),
         }))
@@ -190,7 +191,7 @@ impl ChatsApi {
     async fn get_chat(&self, auth: OperatorAuth, #[oai(name = "chatId")] chat_id: Path<i64>) -> Result<ChatResponse> {
         let chat: Chat = domain::chats::get(&self.state.db, &auth.0, chat_id.0).await?.into();
         let etag = etag(chat.version);
-        Ok(ChatResponse::Ok(Json(chat), etag))
+        Ok(ChatResponse::Ok(Body(chat), etag))
     }
 
     /// Read a chat
@@ -211,9 +212,9 @@ impl ChatsApi {
         /// changed since (else 412).
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         domain::chats::read(&self.state.db, &auth.0, chat_id.0, expected_version(&if_match.0)?).await?;
-        Ok(Json(StateResponse::done()))
+        Ok(Body(StateResponse::done()))
     }
 
     /// Close a chat
@@ -233,7 +234,7 @@ impl ChatsApi {
         /// changed since (else 412).
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         self.set_state(&auth, chat_id.0, domain::chats::ChatState::Closed, &if_match.0)
             .await
     }
@@ -255,7 +256,7 @@ impl ChatsApi {
         /// changed since (else 412).
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         self.set_state(&auth, chat_id.0, domain::chats::ChatState::Open, &if_match.0)
             .await
     }
@@ -280,11 +281,11 @@ impl ChatsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?"?[0-9]{1,9}"?)\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<ForwardRequest>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         let text = ForwardText::parse(&body.0.text)?;
         let expected = expected_version(&if_match.0)?;
         domain::chats::forward(&self.state.db, &auth.0, chat_id.0, operator_id.0, &text, expected).await?;
-        Ok(Json(StateResponse::done()))
+        Ok(Body(StateResponse::done()))
     }
 
     /// Forward history of a chat
@@ -306,10 +307,10 @@ impl ChatsApi {
         /// Items per page, 1 to 20 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "20")))]
         limitation: Query<Option<i64>>,
-    ) -> Result<Json<AssignmentList>> {
+    ) -> Result<Body<AssignmentList>> {
         let page = PageRequest::parse(page.0, limitation.0)?;
         let (cursor, rows) = domain::chats::assignments(&self.state.db, &auth.0, chat_id.0, page).await?;
-        Ok(Json(AssignmentList {
+        Ok(Body(AssignmentList {
             cursor: cursor.into(),
             collection: rows.into_iter().map(Into::into).collect(),
         }))
@@ -352,7 +353,7 @@ impl ChatsApi {
         /// With `before`, `after` or `from`/`to`: how many messages, 1 to 1,024 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "1024")))]
         limit: Query<Option<i64>>,
-    ) -> Result<Json<MessageList>> {
+    ) -> Result<Body<MessageList>> {
         let window = MessageWindow::parse(WindowParams {
             page: page.0,
             limitation: limitation.0,
@@ -364,7 +365,7 @@ impl ChatsApi {
             limit: limit.0,
         })?;
         let (cursor, rows) = domain::messages::window(&self.state.db, &auth.0, chat_id.0, window).await?;
-        Ok(Json(MessageList {
+        Ok(Body(MessageList {
             cursor: cursor.into(),
             collection: rows.into_iter().map(Message::new).collect(),
         }))
@@ -441,9 +442,9 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         #[oai(name = "contactId")] contact_id: Path<i64>,
-    ) -> Result<Json<Contact>> {
+    ) -> Result<Body<Contact>> {
         let (contact, channel) = domain::contacts::get(&self.state.db, &auth.0, contact_id.0).await?;
-        Ok(Json(Contact::new(&contact, &channel)))
+        Ok(Body(Contact::new(&contact, &channel)))
     }
 
     /// The chat of a contact
@@ -459,8 +460,8 @@ impl ChatsApi {
         &self,
         auth: OperatorAuth,
         #[oai(name = "contactId")] contact_id: Path<i64>,
-    ) -> Result<Json<Chat>> {
-        Ok(Json(
+    ) -> Result<Body<Chat>> {
+        Ok(Body(
             domain::contacts::chat(&self.state.db, &auth.0, contact_id.0)
                 .await?
                 .into(),

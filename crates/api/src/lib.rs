@@ -2,6 +2,7 @@
 //! bearer-token scheme, the one error body, and the spec and Swagger UI routes.
 
 pub mod auth;
+pub mod body;
 pub mod channels;
 pub mod chats;
 pub mod error;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::text::MessageText;
 
 use crate::auth::OperatorAuth;
+use crate::body::Body;
 use crate::error::ApiError;
 use crate::strict::{Int, Str, ints};
 use crate::wire::{Message, StateResponse};
@@ -131,10 +132,10 @@ impl MessagesApi {
         #[oai(name = "chatId")] chat_id: Path<i64>,
         #[oai(name = "messageId")] message_id: Path<i64>,
         body: Json<EditMessage>,
-    ) -> Result<Json<Message>> {
+    ) -> Result<Body<Message>> {
         let text = MessageText::parse(&body.0.text)?;
         let view = domain::messages::edit(&self.state.db, &auth.0, chat_id.0, message_id.0, &text).await?;
-        Ok(Json(Message::new(view)))
+        Ok(Body(Message::new(view)))
     }
 
     /// Delete your message
@@ -152,9 +153,9 @@ impl MessagesApi {
         auth: OperatorAuth,
         #[oai(name = "chatId")] chat_id: Path<i64>,
         #[oai(name = "messageId")] message_id: Path<i64>,
-    ) -> Result<Json<Message>> {
+    ) -> Result<Body<Message>> {
         let view = domain::messages::delete(&self.state.db, &auth.0, chat_id.0, message_id.0).await?;
-        Ok(Json(Message::new(view)))
+        Ok(Body(Message::new(view)))
     }
 
     /// Mark messages read
@@ -171,7 +172,7 @@ impl MessagesApi {
         &self,
         auth: OperatorAuth,
         body: Json<MarkMessagesRead>,
-    ) -> Result<Json<StateResponse>> {
+    ) -> Result<Body<StateResponse>> {
         let ids = match (body.0.message_id, body.0.message_ids) {
             (Some(id), None) => vec![id.0],
             (None, Some(ids)) if !ids.is_empty() => ints(&ids),
@@ -184,7 +185,7 @@ impl MessagesApi {
             }
         };
         domain::messages::mark_read(&self.state.db, &auth.0, &ids).await?;
-        Ok(Json(StateResponse::done()))
+        Ok(Body(StateResponse::done()))
     }
 
     /// Unread counts
@@ -213,10 +214,10 @@ impl MessagesApi {
         operation_id = "markChatsRead",
         tag = "ApiTags::Chats"
     )]
-    async fn mark_chats_read(&self, auth: OperatorAuth, body: Json<MarkChatsRead>) -> Result<Json<StateResponse>> {
+    async fn mark_chats_read(&self, auth: OperatorAuth, body: Json<MarkChatsRead>) -> Result<Body<StateResponse>> {
         let chat_ids = body.0.chat_ids.as_deref().map(ints);
         domain::chats::read_all(&self.state.db, &auth.0, chat_ids.as_deref()).await?;
-        Ok(Json(StateResponse::done()))
+        Ok(Body(StateResponse::done()))
     }
 
     /// Last activity of chats

@@ -11,9 +11,10 @@ use poem_openapi::{Enum, Object};
 const PREVIEW_CHARS: usize = 200;
 
 /// Where a page stands in its list.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Cursor {
     /// This page's number, from 1.
     pub page: u64,
@@ -40,7 +41,7 @@ impl From<paging::Cursor> for Cursor {
 }
 
 /// `{"state": true}`: the change is done (or there was nothing to change).
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct StateResponse {
     pub state: bool,
@@ -52,8 +53,9 @@ impl StateResponse {
     }
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum ChatState {
     Open,
     Closed,
@@ -77,8 +79,9 @@ fn chat_state(s: &str) -> ChatState {
 }
 
 /// Which chats the list shows.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum SelectorName {
     /// Every chat.
     None,
@@ -98,8 +101,9 @@ impl From<SelectorName> for domain::chats::SelectorName {
     }
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From the contact.
     Incoming,
@@ -115,8 +119,9 @@ fn direction(s: &str) -> Direction {
     }
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     /// Waiting for the channel to deliver it.
     Pending,
@@ -137,22 +142,25 @@ fn message_status(s: &str) -> MessageStatus {
     }
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum SenderType {
     Contact,
     Operator,
     System,
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum ContentType {
     Text,
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum OperatorRole {
     Admin,
     Operator,
@@ -168,7 +176,7 @@ impl From<OperatorRole> for domain::Role {
 }
 
 /// The channel a contact writes through.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct Channel {
     pub id: i64,
@@ -188,9 +196,10 @@ impl From<&channel::Model> for Channel {
 }
 
 /// A person who writes in through a channel.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Contact {
     pub id: i64,
     /// The contact's id in its channel.
@@ -220,7 +229,7 @@ impl Contact {
 }
 
 /// An operator as other resources name one.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct OperatorRef {
     pub id: i64,
@@ -237,21 +246,24 @@ impl From<&operator::Model> for OperatorRef {
 }
 
 /// The newest message of a chat, in short.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct LastMessage {
     pub id: i64,
     /// The first 200 characters of the text.
     pub text: String,
     pub direction: Direction,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
 /// A contact's conversation as operators work it.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Chat {
     pub id: i64,
     /// The contact's name.
@@ -267,10 +279,14 @@ pub struct Chat {
     pub unread_messages: i32,
     #[oai(nullable)]
     pub last_message: Option<LastMessage>,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub last_activity_at: DateTime<Utc>,
     #[oai(nullable)]
+    #[serde(serialize_with = "crate::body::rfc3339_or_null")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Increases with every change of the chat.
     pub version: i32,
@@ -302,11 +318,13 @@ impl From<ChatView> for Chat {
     }
 }
 
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct MessageContent {
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: ContentType,
     /// Empty once the message is deleted.
     pub text: String,
@@ -315,10 +333,11 @@ pub struct MessageContent {
 }
 
 /// Who wrote a message.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct Sender {
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: SenderType,
     /// The operator's id for operators, the contact's id for contacts.
     #[oai(nullable)]
@@ -328,9 +347,10 @@ pub struct Sender {
 }
 
 /// One message of a chat.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: i64,
     pub chat_id: i64,
@@ -343,14 +363,19 @@ pub struct Message {
     /// The `Idempotency-Key` the message was sent with, if any.
     #[oai(nullable)]
     pub local_id: Option<String>,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub created_at: DateTime<Utc>,
     #[oai(nullable)]
+    #[serde(serialize_with = "crate::body::rfc3339_or_null")]
     pub delivered_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
+    #[serde(serialize_with = "crate::body::rfc3339_or_null")]
     pub seen_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
+    #[serde(serialize_with = "crate::body::rfc3339_or_null")]
     pub edited_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
+    #[serde(serialize_with = "crate::body::rfc3339_or_null")]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -389,9 +414,10 @@ impl Message {
 }
 
 /// An operator of the workspace.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Operator {
     pub id: i64,
     pub name: String,
@@ -399,6 +425,7 @@ pub struct Operator {
     pub role: OperatorRole,
     /// A deactivated operator cannot sign in or take chats.
     pub active: bool,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -420,9 +447,10 @@ impl From<operator::Model> for Operator {
 }
 
 /// One forward of a chat.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Assignment {
     pub id: i64,
     pub chat_id: i64,
@@ -436,6 +464,7 @@ pub struct Assignment {
     pub by: Option<OperatorRef>,
     /// The text that went with the forward.
     pub text: String,
+    #[serde(serialize_with = "crate::body::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -454,7 +483,7 @@ impl From<AssignmentView> for Assignment {
 }
 
 /// A page of chats.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct ChatList {
     pub cursor: Cursor,
@@ -462,7 +491,7 @@ pub struct ChatList {
 }
 
 /// A page of messages, newest first.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct MessageList {
     pub cursor: Cursor,
@@ -470,7 +499,7 @@ pub struct MessageList {
 }
 
 /// A page of operators.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct OperatorList {
     pub cursor: Cursor,
@@ -478,7 +507,7 @@ pub struct OperatorList {
 }
 
 /// A page of forwards, oldest first.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Debug, Clone, serde::Serialize)]
 #[oai(example)]
 pub struct AssignmentList {
     pub cursor: Cursor,
