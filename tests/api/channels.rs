@@ -443,3 +443,75 @@ async fn bad_connector_input_is_refused_and_writes_nothing(backend: Backend) {
     );
     app.stop().await;
 }
+
+/// Two replicas over one PostgreSQL database take messages for the same new contacts
+/// at once. Each replica writes its inbound messages in shared commits; when a
+/// commit's batch meets a contact the other replica inserted first, the batch is
+/// written again message by message and the message that met it is answered on its
+/// own, so every message is acknowledged once, stored once, and no contact or chat
+/// is doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_racing_for_new_contacts_lose_no_message() {
+    use crate::support::{fresh_database, postgres_url, spawn_server};
+    if postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set; the replica test did not run");
+        return;
+    }
+    let url = fresh_database(Backend::Postgres).await;
+    let a = spawn_server(&url).await;
+    let b = spawn_server(&url).await;
+    let ws = a.workspace("Acme").await;
+    const CONTACTS: usize = 40;
+    // Each contact's two messages go to different replicas; the replicas see the
+    // contacts in opposite orders, so their batches overlap in both directions.
+    let posts = (0..CONTACTS).flat_map(|i| {
+        let j = CONTACTS - 1 - i;
+        [
+            a.post(
+                "/v1/channel/messages",
+                &ws.channel_token,
+                inbound(&format!("c{i}"), "Racer", &format!("a-{i}"), "via a"),
+            ),
+            b.post(
+                "/v1/channel/messages",
+                &ws.channel_token,
+                inbound(&format!("c{j}"), "Racer", &format!("b-{j}"), "via b"),
+            ),
+        ]
+    });
+    let answers = futures::future::join_all(posts).await;
+    let refused: Vec<_> = answers.iter().filter(|a| a.status.as_u16() != 201).collect();
+    assert!(refused.is_empty(), "every message is acknowledged as new: {refused:?}");
+    let mut message_ids: Vec<i64> = answers.iter().map(|a| a.body["messageId"].as_i64().unwrap()).collect();
+    message_ids.sort();
+    message_ids.dedup();
+    assert_eq!(message_ids.len(), 2 * CONTACTS, "two distinct messages per contact");
+    let mut chats = Vec::new();
+    for page in [1, 2, 3] {
+        let listed = a.get(&format!("/v1/chats?limitation=20&page={page}"), &ws.token).await;
+        let body = listed.assert_ok();
+        assert_eq!(body["cursor"]["total"], CONTACTS as u64, "one chat per contact: {body}");
+        chats.extend(
+            body["collection"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap()),
+        );
+    }
+    assert_eq!(chats.len(), CONTACTS);
+    for id in chats {
+        let page = a.get(&format!("/v1/chats/{id}/messages"), &ws.token).await;
+        let messages = page.assert_ok();
+        let mut texts: Vec<&str> = messages["collection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"]["text"].as_str().unwrap())
+            .collect();
+        texts.sort();
+        assert_eq!(texts, ["via a", "via b"], "chat {id}");
+    }
+    b.stop().await;
+    a.stop().await;
+}

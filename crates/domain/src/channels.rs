@@ -158,7 +158,7 @@ pub async fn receive_inbound(
                 txn.commit().await?;
                 return Ok(received);
             }
-            Err(err) if attempt < 3 && is_unique_violation(&err) => {
+            Err(err) if attempt < 3 && is_write_conflict(&err) => {
                 txn.rollback().await?;
                 continue;
             }
@@ -187,11 +187,27 @@ pub async fn receive_in<C: ConnectionTrait>(
     })
 }
 
-pub(crate) fn is_unique_violation(err: &Error) -> bool {
+/// Whether the write lost a race with another writer and would succeed if done
+/// again: a unique violation (another replica inserted the same contact or message
+/// first), or on PostgreSQL a deadlock or serialization failure (two replicas'
+/// shared commits taking the same rows in different orders).
+pub(crate) fn is_write_conflict(err: &Error) -> bool {
     let Some(source) = &err.source else { return false };
-    source
-        .downcast_ref::<sea_orm::DbErr>()
-        .is_some_and(|db| matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    let Some(db) = source.downcast_ref::<sea_orm::DbErr>() else {
+        return false;
+    };
+    if matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return true;
+    }
+    let (sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))) = db
+    else {
+        return false;
+    };
+    match e.as_ref() {
+        sea_orm::sqlx::Error::Database(e) => matches!(e.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
+    }
 }
 
 async fn find_inbound<C: ConnectionTrait>(db: &C, channel_id: i64, external_id: &str) -> Result<Option<Received>> {

@@ -9,7 +9,7 @@
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::channels::{ChannelCaller, InboundMessage, Received, is_unique_violation, receive_in, receive_inbound};
+use crate::channels::{ChannelCaller, InboundMessage, Received, is_write_conflict, receive_in, receive_inbound};
 use crate::db::begin_write;
 use crate::error::{Error, Result};
 
@@ -63,7 +63,15 @@ async fn writer(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-async fn write_batch(db: &DatabaseConnection, batch: Vec<Job>) {
+async fn write_batch(db: &DatabaseConnection, mut batch: Vec<Job>) {
+    // Contacts (and their chats) are written in one order, by channel and external
+    // id, in every batch of every replica, so two replicas' shared commits that meet
+    // the same new contacts wait for each other instead of deadlocking. The sort is
+    // stable: one contact's messages keep the order they arrived in.
+    batch.sort_by(|a, b| {
+        (a.caller.channel_id, &a.inbound.contact.external_id)
+            .cmp(&(b.caller.channel_id, &b.inbound.contact.external_id))
+    });
     // Most batches have no failing message: they are written without savepoints
     // (a savepoint costs two statements per message and makes SQLite's full-text
     // index flush its pending entries at each). If any message fails, nothing of
@@ -138,8 +146,9 @@ async fn write_isolated(db: &DatabaseConnection, batch: Vec<Job>) {
     for (job, outcome) in outcomes {
         let answer = match (&committed, outcome) {
             (Err(err), _) => Err(Error::internal(err.to_string())),
-            // Another replica wrote the same message or contact first: answer on its own.
-            (Ok(()), Err(err)) if is_unique_violation(&err) => receive_inbound(db, &job.caller, &job.inbound).await,
+            // Another replica wrote the same message or contact first, or took the
+            // same rows in another order: write it again on its own.
+            (Ok(()), Err(err)) if is_write_conflict(&err) => receive_inbound(db, &job.caller, &job.inbound).await,
             (Ok(()), outcome) => outcome,
         };
         let _ = job.reply.send(answer);
