@@ -452,14 +452,10 @@ async fn bad_connector_input_is_refused_and_writes_nothing(backend: Backend) {
 /// is doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_racing_for_new_contacts_lose_no_message() {
-    use crate::support::{fresh_database, postgres_url, spawn_server};
-    if postgres_url().is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set; the replica test did not run");
+    let Some((a, b)) = crate::support::postgres_replicas("replicas_racing_for_new_contacts_lose_no_message").await
+    else {
         return;
-    }
-    let url = fresh_database(Backend::Postgres).await;
-    let a = spawn_server(&url).await;
-    let b = spawn_server(&url).await;
+    };
     let ws = a.workspace("Acme").await;
     const CONTACTS: usize = 40;
     // Each contact's two messages go to different replicas; the replicas see the

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, postgres_url, spawn_app, spawn_server};
+use crate::support::{Backend, TestApp, Workspace, contact, spawn_app};
 
 on_both_databases!(
     each_change_writes_its_event_with_the_resource_as_the_api_shows_it,
@@ -336,13 +336,9 @@ async fn bad_event_requests_are_refused(backend: Backend) {
 /// through A reaches a stream on B within a second (LISTEN/NOTIFY, not polling).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_on_postgres_wake_each_others_streams() {
-    if postgres_url().is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set; the replica test did not run");
+    let Some((a, b)) = crate::support::postgres_replicas("replicas_on_postgres_wake_each_others_streams").await else {
         return;
-    }
-    let url = fresh_database(Backend::Postgres).await;
-    let a = spawn_server(&url).await;
-    let b = spawn_server(&url).await;
+    };
     let ws = a.workspace("Acme").await;
     let mut on_b = SseReader::new(open_stream(&b, &ws.token, "?types=message.created", None).await);
     for i in 0..3 {

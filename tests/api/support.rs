@@ -148,6 +148,19 @@ pub async fn spawn_server(database_url: &str) -> TestApp {
     spawn_with(database_url, |_| {}).await
 }
 
+/// Two servers over one fresh PostgreSQL database (two replicas), or `None` with a
+/// note when `TEST_POSTGRES_URL` is not set.
+pub async fn postgres_replicas(test: &str) -> Option<(TestApp, TestApp)> {
+    if postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set; {test} did not run");
+        return None;
+    }
+    let url = fresh_database(Backend::Postgres).await;
+    let a = spawn_server(&url).await;
+    let b = spawn_server(&url).await;
+    Some((a, b))
+}
+
 /// A server over a fresh database, with some settings changed.
 pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_with(&fresh_database(backend).await, change).await

@@ -12,9 +12,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::on_both_databases;
-use crate::support::{
-    Backend, TestApp, Workspace, contact, fresh_database, postgres_url, spawn_app, spawn_app_with, spawn_server,
-};
+use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, spawn_app, spawn_app_with, spawn_server};
 
 on_both_databases!(
     webhooks_receive_signed_events_of_their_types,
@@ -284,13 +282,10 @@ async fn webhook_management_is_for_admins_and_checks_its_input(backend: Backend)
 /// Two replicas over one PostgreSQL database deliver each event to a webhook once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_deliver_each_event_once_per_webhook() {
-    if postgres_url().is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set; the replica test did not run");
+    let Some((a, b)) = crate::support::postgres_replicas("two_replicas_deliver_each_event_once_per_webhook").await
+    else {
         return;
-    }
-    let url = fresh_database(Backend::Postgres).await;
-    let a = spawn_server(&url).await;
-    let b = spawn_server(&url).await;
+    };
     let ws = a.workspace("Acme").await;
     let first = Receiver::start(0).await;
     let second = Receiver::start(0).await;
