@@ -17,8 +17,11 @@ use poem_openapi::types::Type;
 #[derive(Debug, Clone)]
 pub struct Body<T>(pub T);
 
+/// The content type `Json<T>` answers with.
+const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 impl<T: Type> Payload for Body<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    const CONTENT_TYPE: &'static str = CONTENT_TYPE;
 
     fn check_content_type(content_type: &str) -> bool {
         <poem_openapi::payload::Json<T> as Payload>::check_content_type(content_type)
@@ -36,24 +39,13 @@ impl<T: Type> Payload for Body<T> {
 impl<T: serde::Serialize + Send> IntoResponse for Body<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(bytes) => Response::builder()
-                .content_type(<Self as PayloadContentType>::CONTENT_TYPE)
-                .body(bytes),
+            Ok(bytes) => Response::builder().content_type(CONTENT_TYPE).body(bytes),
             Err(err) => {
                 tracing::error!("writing a response body failed: {err}");
                 poem::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
     }
-}
-
-/// The content type without `Payload`'s `T: Type` bound, for `into_response`.
-trait PayloadContentType {
-    const CONTENT_TYPE: &'static str;
-}
-
-impl<T> PayloadContentType for Body<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
 }
 
 impl<T: Type + serde::Serialize + Send> ApiResponse for Body<T> {
@@ -64,7 +56,7 @@ impl<T: Type + serde::Serialize + Send> ApiResponse for Body<T> {
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
-                    content_type: <Self as Payload>::CONTENT_TYPE,
+                    content_type: CONTENT_TYPE,
                     schema: Self::schema_ref(),
                 }],
                 headers: vec![],

@@ -194,18 +194,19 @@ async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::E
     complete_views(db, rows).await
 }
 
-/// Reads the next column of a row and moves past it.
+/// Reads the column at `*$at` (a `&mut usize`) and moves past it.
 macro_rules! next_column {
-    ($row:expr, $at:ident) => {{
-        let value = $row.try_get_by_index($at)?;
-        $at += 1;
+    ($row:expr, $at:expr) => {{
+        let value = $row.try_get_by_index(*$at)?;
+        *$at += 1;
         value
     }};
 }
 
-/// An entity's model from the row's columns starting at `$at`, one per field, in field order.
+/// An entity's model from the row's columns starting at `*$at` (a `&mut usize`), one
+/// per field, in field order, moving past them.
 macro_rules! model_at {
-    ($row:expr, $at:ident, $entity:ident { $($field:ident),* $(,)? }) => {
+    ($row:expr, $at:expr, $entity:ident { $($field:ident),* $(,)? }) => {
         $entity::Model { $($field: next_column!($row, $at),)* }
     };
 }
@@ -221,7 +222,7 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
     let last_message = if has_message {
         let message = model_at!(
             row,
-            at,
+            &mut at,
             message {
                 id,
                 workspace_id,
@@ -258,10 +259,9 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
 
 /// A chat from the row's columns at `*at`, moving past them.
 fn chat_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<chat::Model> {
-    let mut i = *at;
-    let chat = model_at!(
+    Ok(model_at!(
         row,
-        i,
+        at,
         chat {
             id,
             workspace_id,
@@ -276,17 +276,14 @@ fn chat_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<chat::Model> {
             closed_at,
             version,
         }
-    );
-    *at = i;
-    Ok(chat)
+    ))
 }
 
 /// A contact from the row's columns at `*at`, moving past them.
 fn contact_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<contact::Model> {
-    let mut i = *at;
-    let contact = model_at!(
+    Ok(model_at!(
         row,
-        i,
+        at,
         contact {
             id,
             workspace_id,
@@ -299,9 +296,7 @@ fn contact_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<contact::Mod
             created_at,
             updated_at,
         }
-    );
-    *at = i;
-    Ok(contact)
+    ))
 }
 
 /// Columns of a `joined_views` row.
