@@ -16,6 +16,7 @@ on_both_databases!(
     channel_and_operator_tokens_open_only_their_own_api,
     connectors_cannot_reach_other_channels_or_workspaces,
     bad_connector_input_is_refused_and_writes_nothing,
+    a_burst_of_inbound_messages_ends_as_writing_them_one_by_one_would,
 );
 
 fn inbound(external_id: &str, name: &str, message_id: &str, text: &str) -> Value {
@@ -440,6 +441,179 @@ async fn bad_connector_input_is_refused_and_writes_nothing(backend: Backend) {
         app.get("/v1/chats", &ws.token).await.body["cursor"]["total"],
         0,
         "nothing was written"
+    );
+    app.stop().await;
+}
+
+/// Inbound messages written together by the group commit so far, from `/metrics`.
+async fn written_together(app: &TestApp) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(r#"switchboard_inbound_messages_written_total{batch="together"}"#))
+        .unwrap_or_else(|| panic!("no inbound counter in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Messages that arrive while a commit is flushing are written together, by a few
+/// multi-row statements for the whole batch. Whatever the batches turn out to be,
+/// the result must be the one writing the messages one at a time gives: new chats
+/// announced once before their first message, a closed chat reopened once, unread
+/// counts rising one by one in the events, a profile change kept, a message posted
+/// twice stored once, and events in the order of the messages.
+async fn a_burst_of_inbound_messages_ends_as_writing_them_one_by_one_would(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let post = |body: Value| app.post("/v1/channel/messages", &ws.channel_token, body);
+    let earlier = post(inbound("closed", "Closed", "old-1", "earlier")).await;
+    assert_eq!(earlier.status.as_u16(), 201);
+    let closed_chat = earlier.body["chatId"].as_i64().unwrap();
+    app.put(&format!("/v1/chats/{closed_chat}/close"), &ws.token)
+        .await
+        .assert_ok();
+    let seen = app.get("/v1/events/poll?limit=1000", &ws.token).await.assert_ok()["collection"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let together_before = written_together(&app).await;
+
+    const NEW: usize = 12;
+    let mut burst = Vec::new();
+    for i in 0..NEW {
+        for k in 0..2 {
+            burst.push(inbound(
+                &format!("new-{i}"),
+                "Newcomer",
+                &format!("new-{i}-{k}"),
+                "hello",
+            ));
+        }
+    }
+    for k in 0..3 {
+        burst.push(inbound("closed", "Closed", &format!("closed-{k}"), "back again"));
+    }
+    // No other message names a phone, so whatever the order, the contact keeps it.
+    let mut with_phone = inbound("new-0", "Newcomer", "new-0-phone", "my new phone");
+    with_phone["contact"]["phone"] = json!("+380501112233");
+    burst.push(with_phone);
+    burst.push(inbound("new-1", "Newcomer", "twice", "sent twice"));
+    burst.push(inbound("new-1", "Newcomer", "twice", "sent twice"));
+    burst.push(inbound("closed", "Closed", "old-1", "earlier"));
+    let answers = futures::future::join_all(burst.iter().cloned().map(post)).await;
+
+    assert!(answers.iter().all(|a| a.status.is_success()), "{answers:?}");
+    let repeated = answers.last().unwrap();
+    assert_eq!(repeated.status.as_u16(), 200);
+    assert_eq!(repeated.body, earlier.body, "a message posted before the burst");
+    let twice: Vec<_> = answers
+        .iter()
+        .zip(&burst)
+        .filter(|(_, b)| b["externalMessageId"] == "twice")
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        twice
+            .iter()
+            .map(|a| a.status.as_u16())
+            .collect::<std::collections::BTreeSet<_>>(),
+        [200, 201].into(),
+        "one post of the same id writes, the other is its duplicate"
+    );
+    assert_eq!(twice[0].body["messageId"], twice[1].body["messageId"]);
+    let written: std::collections::BTreeSet<i64> = answers
+        .iter()
+        .filter(|a| a.status.as_u16() == 201)
+        .map(|a| a.body["messageId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(written.len(), 2 * NEW + 3 + 1 + 1, "every new message once");
+    assert!(
+        written_together(&app).await >= together_before + burst.len() as u64,
+        "the burst went through shared commits written as a whole"
+    );
+
+    let events = app
+        .get(&format!("/v1/events/poll?after={seen}&limit=1000"), &ws.token)
+        .await
+        .assert_ok()["collection"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let created: Vec<i64> = events
+        .iter()
+        .filter(|e| e["type"] == "message.created")
+        .map(|e| e["payload"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        created.windows(2).all(|w| w[0] < w[1]),
+        "events follow the messages' order"
+    );
+    assert_eq!(
+        created.iter().copied().collect::<std::collections::BTreeSet<_>>(),
+        written
+    );
+    let chats: std::collections::BTreeSet<i64> = events.iter().map(|e| e["chatId"].as_i64().unwrap()).collect();
+    assert_eq!(chats.len(), NEW + 1);
+    for chat in chats {
+        let of_chat: Vec<&Value> = events.iter().filter(|e| e["chatId"] == chat).collect();
+        let kinds: Vec<&str> = of_chat.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        let messages = kinds.iter().filter(|k| **k == "message.created").count();
+        let (opening, unread_from) = if chat == closed_chat {
+            ("chat.opened", 1)
+        } else {
+            ("chat.created", 0)
+        };
+        assert_eq!(kinds[0], opening, "chat {chat}: {kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| **k == opening).count(), 1, "{kinds:?}");
+        assert!(!kinds.contains(&"chat.created") || chat != closed_chat);
+        assert!(!kinds.contains(&"chat.opened") || chat == closed_chat);
+        assert_eq!(of_chat[0]["payload"]["state"], "open");
+        assert_eq!(of_chat[0]["payload"]["unreadMessages"], unread_from + 1);
+        assert_eq!(
+            of_chat[0]["payload"]["lastMessage"]["id"], of_chat[1]["payload"]["id"],
+            "chat {chat} is shown as its first message left it"
+        );
+        let unread: Vec<i64> = of_chat
+            .iter()
+            .filter(|e| e["type"] == "chat.unread_changed")
+            .map(|e| e["payload"]["unreadMessages"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            unread,
+            ((unread_from + 1)..=(unread_from + messages as i64)).collect::<Vec<_>>()
+        );
+        let now = app.get(&format!("/v1/chats/{chat}"), &ws.token).await;
+        let now = now.assert_ok();
+        assert_eq!(now["state"], "open");
+        assert_eq!(now["unreadMessages"], unread_from + messages as i64);
+        let last = of_chat.iter().rev().find(|e| e["type"] == "message.created").unwrap();
+        assert_eq!(now["lastMessage"]["id"], last["payload"]["id"]);
+        let page = app.get(&format!("/v1/chats/{chat}/messages"), &ws.token).await;
+        assert_eq!(page.assert_ok()["cursor"]["total"], unread_from + messages as i64);
+    }
+    let newcomer = answers
+        .iter()
+        .zip(&burst)
+        .find(|(_, b)| b["contact"]["externalId"] == "new-0")
+        .unwrap()
+        .0
+        .body["contactId"]
+        .clone();
+    let contact = app.get(&format!("/v1/contacts/{newcomer}"), &ws.token).await;
+    assert_eq!(contact.assert_ok()["phone"], "+380501112233");
+    assert_eq!(
+        app.get("/v1/chats", &ws.token).await.body["cursor"]["total"],
+        NEW as u64 + 1
     );
     app.stop().await;
 }

@@ -184,6 +184,20 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
             (size as usize).saturating_sub(idle)
         );
     }
+    let (together, one_by_one) = domain::ingest::written_counts();
+    out.push_str(
+        "# HELP switchboard_inbound_messages_written_total Inbound messages written by shared commits: \
+         together with their batch, or one at a time after their batch failed.\n",
+    );
+    out.push_str("# TYPE switchboard_inbound_messages_written_total counter\n");
+    let _ = writeln!(
+        out,
+        "switchboard_inbound_messages_written_total{{batch=\"together\"}} {together}"
+    );
+    let _ = writeln!(
+        out,
+        "switchboard_inbound_messages_written_total{{batch=\"one_by_one\"}} {one_by_one}"
+    );
     if let Some(backlog) = webhook_backlog(&state).await {
         out.push_str("# HELP switchboard_webhook_backlog Webhook deliveries waiting to be sent.\n");
         out.push_str("# TYPE switchboard_webhook_backlog gauge\n");

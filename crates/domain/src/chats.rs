@@ -529,7 +529,7 @@ async fn views_of<C: ConnectionTrait>(db: &C, pairs: Vec<(chat::Model, contact::
 }
 
 /// Chats with their contacts and last messages, completed with channels and assignees.
-async fn complete_views<C: ConnectionTrait>(
+pub(crate) async fn complete_views<C: ConnectionTrait>(
     db: &C,
     rows: Vec<(chat::Model, contact::Model, Option<message::Model>)>,
 ) -> Result<Vec<ChatView>> {

@@ -90,7 +90,7 @@ pub fn install_presenter(presenter: Box<dyn Presenter>) {
     let _ = PRESENTER.set(presenter);
 }
 
-fn present_chat(view: ChatView) -> Value {
+pub(crate) fn present_chat(view: ChatView) -> Value {
     match PRESENTER.get() {
         Some(p) => p.chat(view),
         None => json!({"id": view.chat.id, "state": view.chat.state, "version": view.chat.version}),
@@ -124,18 +124,32 @@ pub async fn record_many<C: ConnectionTrait>(
     workspace_id: i64,
     events: Vec<(EventKind, Option<i64>, Value)>,
 ) -> Result<()> {
+    let rows = events
+        .into_iter()
+        .map(|(kind, chat_id, payload)| (workspace_id, kind, chat_id, payload))
+        .collect();
+    record_rows(db, rows).await
+}
+
+/// Writes events of any workspaces, in order, in one statement (see `record_many`).
+pub(crate) async fn record_rows<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<(i64, EventKind, Option<i64>, Value)>,
+) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
     let now = Utc::now();
-    let rows = events.into_iter().map(|(kind, chat_id, payload)| event::ActiveModel {
-        workspace_id: Set(workspace_id),
-        kind: Set(kind.as_str().to_owned()),
-        chat_id: Set(chat_id),
-        payload: Set(payload.to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    });
+    let rows = events
+        .into_iter()
+        .map(|(workspace_id, kind, chat_id, payload)| event::ActiveModel {
+            workspace_id: Set(workspace_id),
+            kind: Set(kind.as_str().to_owned()),
+            chat_id: Set(chat_id),
+            payload: Set(payload.to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        });
     event::Entity::insert_many(rows).exec(db).await?;
     crate::cache::bump();
     Ok(())

@@ -6,12 +6,30 @@
 //! acknowledges them all: the throughput grows with concurrency while every
 //! acknowledgement still follows a flushed commit.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::channels::{ChannelCaller, InboundMessage, Received, is_write_conflict, receive_in, receive_inbound};
 use crate::db::begin_write;
 use crate::error::{Error, Result};
+use crate::inbound::receive_many;
+
+/// Inbound messages written by a shared commit in a few multi-row statements.
+static WRITTEN_TOGETHER: AtomicU64 = AtomicU64::new(0);
+/// Inbound messages written one at a time (each in a savepoint), after their batch
+/// failed as a whole.
+static WRITTEN_ONE_BY_ONE: AtomicU64 = AtomicU64::new(0);
+
+/// How many inbound messages this process wrote together with their batch, and how
+/// many one at a time after their batch failed.
+pub fn written_counts() -> (u64, u64) {
+    (
+        WRITTEN_TOGETHER.load(Ordering::Relaxed),
+        WRITTEN_ONE_BY_ONE.load(Ordering::Relaxed),
+    )
+}
 
 /// Most messages one commit carries.
 const MAX_BATCH: usize = 256;
@@ -90,20 +108,20 @@ async fn write_plain(db: &DatabaseConnection, batch: Vec<Job>) -> std::result::R
     let Ok(txn) = begin_write(db).await else {
         return Err(batch);
     };
-    let mut received = Vec::with_capacity(batch.len());
-    for job in &batch {
-        match receive_in(&txn, &job.caller, &job.inbound).await {
-            Ok(r) => received.push(r),
-            Err(_) => {
-                let _ = txn.rollback().await;
-                return Err(batch);
-            }
+    let jobs: Vec<_> = batch.iter().map(|job| (&job.caller, &job.inbound)).collect();
+    let received = match receive_many(&txn, &jobs).await {
+        Ok(received) => received,
+        Err(err) => {
+            tracing::debug!(size = batch.len(), error = %err, "inbound batch failed as a whole");
+            let _ = txn.rollback().await;
+            return Err(batch);
         }
-    }
+    };
     if txn.commit().await.is_err() {
         return Err(batch);
     }
     tracing::debug!(size = batch.len(), "inbound batch committed");
+    WRITTEN_TOGETHER.fetch_add(batch.len() as u64, Ordering::Relaxed);
     for (job, r) in batch.into_iter().zip(received) {
         let _ = job.reply.send(Ok(r));
     }
@@ -142,6 +160,7 @@ async fn write_isolated(db: &DatabaseConnection, batch: Vec<Job>) {
         outcomes.push((job, outcome));
     }
     let committed = txn.commit().await;
+    WRITTEN_ONE_BY_ONE.fetch_add(size as u64, Ordering::Relaxed);
     tracing::debug!(size, "inbound batch committed with a savepoint per message");
     for (job, outcome) in outcomes {
         let answer = match (&committed, outcome) {

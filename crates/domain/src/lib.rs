@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+mod inbound;
 pub mod ingest;
 pub mod limits;
 pub mod messages;
