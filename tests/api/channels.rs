@@ -447,15 +447,7 @@ async fn bad_connector_input_is_refused_and_writes_nothing(backend: Backend) {
 
 /// Inbound messages written together by the group commit so far, from `/metrics`.
 async fn written_together(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     let line = text
         .lines()
         .find(|l| l.starts_with(r#"switchboard_inbound_messages_written_total{batch="together"}"#))

@@ -96,15 +96,7 @@ async fn metrics_count_requests_by_route_and_status(backend: Backend) {
     app.get("/v1/chats/999999", &ws.token)
         .await
         .assert_error(404, "chat_not_found");
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(r#"http_requests_total{route="/v1/chats/{id}",method="GET",status="200"}"#),
         "{text}"

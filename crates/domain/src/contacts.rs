@@ -69,41 +69,86 @@ pub async fn upsert<C: ConnectionTrait>(
         .one(db)
         .await?;
     match existing {
-        None => Ok(contact::ActiveModel {
-            workspace_id: Set(channel.workspace_id),
-            channel_id: Set(channel.id),
-            external_id: Set(profile.external_id.clone()),
-            name: Set(profile.name.clone()),
-            username: Set(profile.username.clone()),
-            phone: Set(profile.phone.clone()),
-            email: Set(profile.email.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?),
-        Some(found) => {
-            let changed = found.name != profile.name
-                || (profile.username.is_some() && found.username != profile.username)
-                || (profile.phone.is_some() && found.phone != profile.phone)
-                || (profile.email.is_some() && found.email != profile.email);
-            if !changed {
+        None => Ok(new_row(&new_contact(channel.workspace_id, channel.id, profile, now))
+            .insert(db)
+            .await?),
+        Some(mut found) => {
+            if !apply_profile(&mut found, profile, now) {
                 return Ok(found);
             }
-            let mut active: contact::ActiveModel = found.into();
-            active.name = Set(profile.name.clone());
-            if profile.username.is_some() {
-                active.username = Set(profile.username.clone());
-            }
-            if profile.phone.is_some() {
-                active.phone = Set(profile.phone.clone());
-            }
-            if profile.email.is_some() {
-                active.email = Set(profile.email.clone());
-            }
-            active.updated_at = Set(now);
-            Ok(active.update(db).await?)
+            Ok(profile_update(found).update(db).await?)
         }
     }
+}
+
+/// A contact as a channel first reports it, not yet stored (its id is 0).
+pub(crate) fn new_contact(
+    workspace_id: i64,
+    channel_id: i64,
+    profile: &ContactProfile,
+    now: DateTime<Utc>,
+) -> contact::Model {
+    contact::Model {
+        id: 0,
+        workspace_id,
+        channel_id,
+        external_id: profile.external_id.clone(),
+        name: profile.name.clone(),
+        username: profile.username.clone(),
+        phone: profile.phone.clone(),
+        email: profile.email.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The row that inserts a new contact (the database gives its id).
+pub(crate) fn new_row(contact: &contact::Model) -> contact::ActiveModel {
+    contact::ActiveModel {
+        workspace_id: Set(contact.workspace_id),
+        channel_id: Set(contact.channel_id),
+        external_id: Set(contact.external_id.clone()),
+        name: Set(contact.name.clone()),
+        username: Set(contact.username.clone()),
+        phone: Set(contact.phone.clone()),
+        email: Set(contact.email.clone()),
+        created_at: Set(contact.created_at),
+        updated_at: Set(contact.updated_at),
+        ..Default::default()
+    }
+}
+
+/// Applies a channel's profile: the name always, other fields only when given.
+/// `true` when something changed (and `updated_at` moved to `now`).
+pub(crate) fn apply_profile(contact: &mut contact::Model, profile: &ContactProfile, now: DateTime<Utc>) -> bool {
+    let changed = contact.name != profile.name
+        || (profile.username.is_some() && contact.username != profile.username)
+        || (profile.phone.is_some() && contact.phone != profile.phone)
+        || (profile.email.is_some() && contact.email != profile.email);
+    if !changed {
+        return false;
+    }
+    contact.name = profile.name.clone();
+    if profile.username.is_some() {
+        contact.username = profile.username.clone();
+    }
+    if profile.phone.is_some() {
+        contact.phone = profile.phone.clone();
+    }
+    if profile.email.is_some() {
+        contact.email = profile.email.clone();
+    }
+    contact.updated_at = now;
+    true
+}
+
+/// The update that writes a contact's profile fields as they are in the model.
+pub(crate) fn profile_update(contact: contact::Model) -> contact::ActiveModel {
+    let mut active: contact::ActiveModel = contact.clone().into();
+    active.name = Set(contact.name);
+    active.username = Set(contact.username);
+    active.phone = Set(contact.phone);
+    active.email = Set(contact.email);
+    active.updated_at = Set(contact.updated_at);
+    active
 }

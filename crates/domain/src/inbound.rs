@@ -17,16 +17,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{channel, chat, contact, message};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
 
 use crate::channels::{ChannelCaller, InboundMessage, Received};
 use crate::chats::complete_views;
-use crate::contacts::ContactProfile;
+use crate::contacts::{apply_profile, new_contact, new_row, profile_update};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::{self, EventKind};
-use crate::messages::MessageView;
+use crate::messages::{MessageView, incoming_row, new_chat_row};
 
 /// One channel's contact or message, by the id the connector gives it.
 type ExternalKey = (i64, String);
@@ -74,43 +72,19 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
                 created_contacts.push(key.clone());
                 contacts
                     .entry(key.clone())
-                    .or_insert_with(|| new_contact(caller, &inbound.contact, now))
+                    .or_insert_with(|| new_contact(caller.workspace_id, caller.channel_id, &inbound.contact, now))
             }
         };
         snapshots.insert(i, model.clone());
     }
     if !created_contacts.is_empty() {
-        let rows = created_contacts.iter().map(|key| {
-            let c = &contacts[key];
-            contact::ActiveModel {
-                workspace_id: Set(c.workspace_id),
-                channel_id: Set(c.channel_id),
-                external_id: Set(c.external_id.clone()),
-                name: Set(c.name.clone()),
-                username: Set(c.username.clone()),
-                phone: Set(c.phone.clone()),
-                email: Set(c.email.clone()),
-                created_at: Set(c.created_at),
-                updated_at: Set(c.updated_at),
-                ..Default::default()
-            }
-        });
-        for inserted in contact::Entity::insert_many(rows.collect::<Vec<_>>())
-            .exec_with_returning(db)
-            .await?
-        {
+        let rows: Vec<_> = created_contacts.iter().map(|key| new_row(&contacts[key])).collect();
+        for inserted in contact::Entity::insert_many(rows).exec_with_returning(db).await? {
             contacts.insert((inserted.channel_id, inserted.external_id.clone()), inserted);
         }
     }
     for key in &changed_contacts {
-        let model = contacts[key].clone();
-        let mut active: contact::ActiveModel = model.clone().into();
-        active.name = Set(model.name);
-        active.username = Set(model.username);
-        active.phone = Set(model.phone);
-        active.email = Set(model.email);
-        active.updated_at = Set(model.updated_at);
-        sea_orm::ActiveModelTrait::update(active, db).await?;
+        sea_orm::ActiveModelTrait::update(profile_update(contacts[key].clone()), db).await?;
     }
     for (&i, snapshot) in snapshots.iter_mut() {
         let (caller, inbound) = batch[i];
@@ -143,21 +117,7 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         if chats.contains_key(&contact.id) || !chatless.insert(contact.id) {
             continue;
         }
-        let at = created_at[i];
-        new_chats.push(chat::ActiveModel {
-            workspace_id: Set(contact.workspace_id),
-            contact_id: Set(contact.id),
-            state: Set("open".into()),
-            operator_id: Set(None),
-            unread_count: Set(0),
-            last_message_id: Set(None),
-            last_activity_at: Set(at),
-            created_at: Set(at),
-            updated_at: Set(at),
-            closed_at: Set(None),
-            version: Set(1),
-            ..Default::default()
-        });
+        new_chats.push(new_chat_row(contact, created_at[i]));
     }
     let mut unannounced: HashSet<i64> = HashSet::new();
     if !new_chats.is_empty() {
@@ -171,30 +131,9 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
     let rows: Vec<message::ActiveModel> = fresh
         .iter()
         .map(|&i| {
-            let (caller, inbound) = batch[i];
+            let (_, inbound) = batch[i];
             let contact = &snapshots[&i];
-            message::ActiveModel {
-                workspace_id: Set(contact.workspace_id),
-                chat_id: Set(chats[&contact.id].id),
-                channel_id: Set(caller.channel_id),
-                direction: Set("incoming".into()),
-                internal: Set(false),
-                content_type: Set("text".into()),
-                text: Set(inbound.message.text.as_str().to_owned()),
-                media_url: Set(None),
-                sender_type: Set("contact".into()),
-                sender_operator_id: Set(None),
-                status: Set("delivered".into()),
-                idempotency_key: Set(None),
-                request_hash: Set(None),
-                external_id: Set(Some(inbound.message.external_message_id.clone())),
-                created_at: Set(created_at[i]),
-                delivered_at: Set(Some(now)),
-                seen_at: Set(None),
-                edited_at: Set(None),
-                deleted_at: Set(None),
-                ..Default::default()
-            }
+            incoming_row(contact, chats[&contact.id].id, &inbound.message, created_at[i], now)
         })
         .collect();
     let mut messages: HashMap<ExternalKey, message::Model> = HashMap::with_capacity(rows.len());
@@ -450,45 +389,6 @@ async fn existing_contacts<'a, C: ConnectionTrait>(
         }
     }
     Ok(found)
-}
-
-fn new_contact(caller: &ChannelCaller, profile: &ContactProfile, now: DateTime<Utc>) -> contact::Model {
-    contact::Model {
-        id: 0,
-        workspace_id: caller.workspace_id,
-        channel_id: caller.channel_id,
-        external_id: profile.external_id.clone(),
-        name: profile.name.clone(),
-        username: profile.username.clone(),
-        phone: profile.phone.clone(),
-        email: profile.email.clone(),
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// Applies a profile as `contacts::upsert` does (absent fields keep their values);
-/// `true` when something changed.
-fn apply_profile(contact: &mut contact::Model, profile: &ContactProfile, now: DateTime<Utc>) -> bool {
-    let changed = contact.name != profile.name
-        || (profile.username.is_some() && contact.username != profile.username)
-        || (profile.phone.is_some() && contact.phone != profile.phone)
-        || (profile.email.is_some() && contact.email != profile.email);
-    if !changed {
-        return false;
-    }
-    contact.name = profile.name.clone();
-    if profile.username.is_some() {
-        contact.username = profile.username.clone();
-    }
-    if profile.phone.is_some() {
-        contact.phone = profile.phone.clone();
-    }
-    if profile.email.is_some() {
-        contact.email = profile.email.clone();
-    }
-    contact.updated_at = now;
-    true
 }
 
 /// Writes the chats' new state in one statement.

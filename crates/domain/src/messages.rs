@@ -279,23 +279,58 @@ pub(crate) async fn chat_of_contact<C: ConnectionTrait>(
     {
         return Ok((chat, false));
     }
-    let chat = chat::ActiveModel {
+    let chat = new_chat_row(contact, now).insert(db).await?;
+    Ok((chat, true))
+}
+
+/// The row of a contact's message in its chat, received `now` and dated `created_at`.
+pub(crate) fn incoming_row(
+    contact: &contact::Model,
+    chat_id: i64,
+    incoming: &IncomingMessage,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> message::ActiveModel {
+    message::ActiveModel {
+        workspace_id: Set(contact.workspace_id),
+        chat_id: Set(chat_id),
+        channel_id: Set(contact.channel_id),
+        direction: Set("incoming".into()),
+        internal: Set(false),
+        content_type: Set("text".into()),
+        text: Set(incoming.text.as_str().to_owned()),
+        media_url: Set(None),
+        sender_type: Set("contact".into()),
+        sender_operator_id: Set(None),
+        status: Set("delivered".into()),
+        idempotency_key: Set(None),
+        request_hash: Set(None),
+        external_id: Set(Some(incoming.external_message_id.clone())),
+        created_at: Set(created_at),
+        delivered_at: Set(Some(now)),
+        seen_at: Set(None),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+}
+
+/// The row that opens a contact's first chat, as of its first message's time.
+pub(crate) fn new_chat_row(contact: &contact::Model, at: DateTime<Utc>) -> chat::ActiveModel {
+    chat::ActiveModel {
         workspace_id: Set(contact.workspace_id),
         contact_id: Set(contact.id),
         state: Set("open".into()),
         operator_id: Set(None),
         unread_count: Set(0),
         last_message_id: Set(None),
-        last_activity_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
+        last_activity_at: Set(at),
+        created_at: Set(at),
+        updated_at: Set(at),
         closed_at: Set(None),
         version: Set(1),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok((chat, true))
 }
 
 /// A message from a contact, as a channel connector reports it.
@@ -323,30 +358,9 @@ pub async fn receive<C: ConnectionTrait>(
         active.closed_at = Set(None);
         chat = active.update(txn).await?;
     }
-    let message = message::ActiveModel {
-        workspace_id: Set(contact.workspace_id),
-        chat_id: Set(chat.id),
-        channel_id: Set(contact.channel_id),
-        direction: Set("incoming".into()),
-        internal: Set(false),
-        content_type: Set("text".into()),
-        text: Set(incoming.text.as_str().to_owned()),
-        media_url: Set(None),
-        sender_type: Set("contact".into()),
-        sender_operator_id: Set(None),
-        status: Set("delivered".into()),
-        idempotency_key: Set(None),
-        request_hash: Set(None),
-        external_id: Set(Some(incoming.external_message_id.clone())),
-        created_at: Set(created_at),
-        delivered_at: Set(Some(now)),
-        seen_at: Set(None),
-        edited_at: Set(None),
-        deleted_at: Set(None),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let message = incoming_row(contact, chat.id, incoming, created_at, now)
+        .insert(txn)
+        .await?;
     let chat = record_on_chat(txn, chat, &message, 1).await?;
     // The events of this change go in one statement; the message's view is made
     // from the contact in hand instead of being read back.
