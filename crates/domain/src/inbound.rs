@@ -79,8 +79,10 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
     }
     if !created_contacts.is_empty() {
         let rows: Vec<_> = created_contacts.iter().map(|key| new_row(&contacts[key])).collect();
-        for inserted in contact::Entity::insert_many(rows).exec_with_returning(db).await? {
-            contacts.insert((inserted.channel_id, inserted.external_id.clone()), inserted);
+        for run in in_runs(rows) {
+            for inserted in contact::Entity::insert_many(run).exec_with_returning(db).await? {
+                contacts.insert((inserted.channel_id, inserted.external_id.clone()), inserted);
+            }
         }
     }
     for key in &changed_contacts {
@@ -102,7 +104,7 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
     let contact_ids: Vec<i64> = dedup(fresh.iter().map(|&i| contact_of(i)));
     for ids in contact_ids.chunks(CHUNK) {
         for found in chat::Entity::find()
-            .filter(chat::Column::ContactId.is_in(ids.to_vec()))
+            .filter(chat::Column::ContactId.is_in(padded(ids)))
             .lock_exclusive()
             .all(db)
             .await?
@@ -121,9 +123,11 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
     }
     let mut unannounced: HashSet<i64> = HashSet::new();
     if !new_chats.is_empty() {
-        for inserted in chat::Entity::insert_many(new_chats).exec_with_returning(db).await? {
-            unannounced.insert(inserted.id);
-            chats.insert(inserted.contact_id, inserted);
+        for run in in_runs(new_chats) {
+            for inserted in chat::Entity::insert_many(run).exec_with_returning(db).await? {
+                unannounced.insert(inserted.id);
+                chats.insert(inserted.contact_id, inserted);
+            }
         }
     }
 
@@ -138,9 +142,11 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         .collect();
     let mut messages: HashMap<ExternalKey, message::Model> = HashMap::with_capacity(rows.len());
     if !rows.is_empty() {
-        for inserted in message::Entity::insert_many(rows).exec_with_returning(db).await? {
-            let key = (inserted.channel_id, inserted.external_id.clone().unwrap_or_default());
-            messages.insert(key, inserted);
+        for run in in_runs(rows) {
+            for inserted in message::Entity::insert_many(run).exec_with_returning(db).await? {
+                let key = (inserted.channel_id, inserted.external_id.clone().unwrap_or_default());
+                messages.insert(key, inserted);
+            }
         }
     }
 
@@ -222,8 +228,8 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
 
     let by_id: HashMap<i64, &chat::Model> = chats.values().map(|c| (c.id, c)).collect();
     let finals: Vec<&chat::Model> = touched.iter().map(|id| by_id[id]).collect();
-    for part in finals.chunks(CHUNK) {
-        update_chats(db, part).await?;
+    for run in in_runs(finals) {
+        update_chats(db, &run).await?;
     }
     let views: Vec<serde_json::Value> = if to_present.is_empty() {
         Vec::new()
@@ -245,8 +251,8 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         };
         rows.push((workspace_id, kind, Some(chat_id), payload));
     }
-    for part in rows.chunks(CHUNK * 4) {
-        events::record_rows(db, part.to_vec()).await?;
+    for run in in_runs(rows) {
+        events::record_rows(db, run).await?;
     }
     answers
         .into_iter()
@@ -260,9 +266,36 @@ enum Payload {
     View(usize),
 }
 
-/// Rows per multi-row statement: far below SQLite's and PostgreSQL's limits on bound
-/// values for every table written here.
+/// Rows per multi-row statement at most: far below SQLite's and PostgreSQL's limits
+/// on bound values for every table written here.
 const CHUNK: usize = 256;
+
+/// Splits rows into runs whose lengths are powers of two (largest first, at most
+/// `CHUNK`), keeping their order. A statement's text depends on its row count and
+/// each connection prepares and keeps every text it runs: batches of every size from
+/// 1 to 256 would each leave multi-row statements of their own in every connection's
+/// cache (measured: +16 MB of resident memory after 20 s of ingest), where powers
+/// of two leave at most nine sizes per statement.
+fn in_runs<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
+    let mut runs = Vec::new();
+    while !rows.is_empty() {
+        let size = rows.len().min(CHUNK);
+        let size = 1 << (usize::BITS - 1 - size.leading_zeros());
+        let rest = rows.split_off(size);
+        runs.push(std::mem::replace(&mut rows, rest));
+    }
+    runs
+}
+
+/// An `IN` list padded to a power of two by repeating its last value, which changes
+/// no result, for the same reason as `in_runs`.
+fn padded<T: Clone>(values: &[T]) -> Vec<T> {
+    let mut out = values.to_vec();
+    if let Some(last) = values.last() {
+        out.resize(values.len().next_power_of_two(), last.clone());
+    }
+    out
+}
 
 fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
@@ -281,7 +314,7 @@ async fn check_channels<C: ConnectionTrait>(db: &C, batch: &[(&ChannelCaller, &I
         .select_only()
         .column(channel::Column::Id)
         .column(channel::Column::WorkspaceId)
-        .filter(channel::Column::Id.is_in(ids))
+        .filter(channel::Column::Id.is_in(padded(&ids)))
         .into_tuple::<(i64, i64)>()
         .all(db)
         .await?
@@ -315,7 +348,7 @@ async fn plan<C: ConnectionTrait>(db: &C, batch: &[(&ChannelCaller, &InboundMess
                 .column(message::Column::ChatId)
                 .column(message::Column::ExternalId)
                 .filter(message::Column::ChannelId.eq(channel_id))
-                .filter(message::Column::ExternalId.is_in(ids.to_vec()))
+                .filter(message::Column::ExternalId.is_in(padded(ids)))
                 .into_tuple::<(i64, i64, Option<String>)>()
                 .all(db)
                 .await?;
@@ -331,7 +364,7 @@ async fn plan<C: ConnectionTrait>(db: &C, batch: &[(&ChannelCaller, &InboundMess
             .select_only()
             .column(chat::Column::Id)
             .column(chat::Column::ContactId)
-            .filter(chat::Column::Id.is_in(dedup(earlier.values().map(|(_, chat_id)| *chat_id))))
+            .filter(chat::Column::Id.is_in(padded(&dedup(earlier.values().map(|(_, chat_id)| *chat_id)))))
             .into_tuple::<(i64, i64)>()
             .all(db)
             .await?
@@ -380,7 +413,7 @@ async fn existing_contacts<'a, C: ConnectionTrait>(
         for ids in ids.chunks(CHUNK) {
             for contact in contact::Entity::find()
                 .filter(contact::Column::ChannelId.eq(channel_id))
-                .filter(contact::Column::ExternalId.is_in(ids.to_vec()))
+                .filter(contact::Column::ExternalId.is_in(padded(ids)))
                 .all(db)
                 .await?
             {
@@ -428,4 +461,27 @@ async fn update_chats<C: ConnectionTrait>(db: &C, chats: &[&chat::Model]) -> Res
         return Err(Error::internal("a chat of an inbound batch was not updated"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_powers_of_two_in_order() {
+        let runs = in_runs((0..45).collect::<Vec<_>>());
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [32, 8, 4, 1]);
+        assert_eq!(runs.concat(), (0..45).collect::<Vec<_>>());
+        let runs = in_runs((0..600).collect::<Vec<_>>());
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [256, 256, 64, 16, 8]);
+        assert!(in_runs(Vec::<i32>::new()).is_empty());
+    }
+
+    #[test]
+    fn padding_repeats_the_last_value_up_to_a_power_of_two() {
+        assert_eq!(padded(&[1, 2, 3]), [1, 2, 3, 3]);
+        assert_eq!(padded(&[1, 2, 3, 4]), [1, 2, 3, 4]);
+        assert_eq!(padded(&[7]), [7]);
+        assert!(padded::<i32>(&[]).is_empty());
+    }
 }
