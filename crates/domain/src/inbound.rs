@@ -137,9 +137,12 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         .map(|&i| {
             let (_, inbound) = batch[i];
             let contact = &snapshots[&i];
-            incoming_row(contact, chats[&contact.id].id, &inbound.message, created_at[i], now)
+            let chat = chats
+                .get(&contact.id)
+                .ok_or_else(|| Error::internal("an inbound message has no chat"))?;
+            Ok(incoming_row(contact, chat.id, &inbound.message, created_at[i], now))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut messages: HashMap<ExternalKey, message::Model> = HashMap::with_capacity(rows.len());
     if !rows.is_empty() {
         for run in in_runs(rows) {

@@ -77,7 +77,14 @@ impl Ingestor {
 async fn writer(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch(&db, std::mem::take(&mut batch)).await;
+        // Each batch in a task of its own: should writing it panic, its messages are
+        // answered with an error (their reply channels close) and the writer goes on
+        // with the next batch instead of stopping inbound for good.
+        let db = db.clone();
+        let batch = std::mem::take(&mut batch);
+        if let Err(err) = tokio::spawn(async move { write_batch(&db, batch).await }).await {
+            tracing::error!(error = %err, "writing an inbound batch failed");
+        }
     }
 }
 
