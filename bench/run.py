@@ -232,16 +232,22 @@ def markdown(all_results):
 
 
 def main():
+    global BINARY
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--chats", action="append", type=int)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--label", help="written to bench/results/<date>-<label>-<db>.json")
+    parser.add_argument("--binary", help="a switchboard binary to measure instead of building this checkout "
+                        "(for comparing two builds in the same hour)")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install -y wrk util-linux")
-    sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
+    if args.binary:
+        BINARY = os.path.abspath(args.binary)
+    else:
+        sh("cargo", "build", "--release", "--quiet", cwd=ROOT)
     dbs = args.db or ["sqlite"]
     sizes = args.chats or [10_000]
     out_dir = os.path.join(ROOT, "bench", "results")
