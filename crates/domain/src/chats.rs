@@ -480,7 +480,7 @@ fn channel_cache() -> &'static crate::cache::TtlCache<i64, channel::Model> {
     CACHE.get_or_init(|| crate::cache::TtlCache::new(DIRECTORY_TTL, 10_000))
 }
 
-async fn channels_by_id<C: ConnectionTrait>(db: &C, ids: Vec<i64>) -> Result<HashMap<i64, channel::Model>> {
+pub(crate) async fn channels_by_id<C: ConnectionTrait>(db: &C, ids: Vec<i64>) -> Result<HashMap<i64, channel::Model>> {
     let mut found = HashMap::new();
     let mut missing = Vec::new();
     for id in ids {

@@ -16,11 +16,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{channel, chat, contact, message};
+use entity::{chat, contact, message};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
 
 use crate::channels::{ChannelCaller, InboundMessage, Received};
-use crate::chats::complete_views;
+use crate::chats::{channels_by_id, complete_views};
 use crate::contacts::{apply_profile, new_contact, new_row, profile_update};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::{self, EventKind};
@@ -77,12 +77,10 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         };
         snapshots.insert(i, model.clone());
     }
-    if !created_contacts.is_empty() {
-        let rows: Vec<_> = created_contacts.iter().map(|key| new_row(&contacts[key])).collect();
-        for run in in_runs(rows) {
-            for inserted in contact::Entity::insert_many(run).exec_with_returning(db).await? {
-                contacts.insert((inserted.channel_id, inserted.external_id.clone()), inserted);
-            }
+    let rows: Vec<_> = created_contacts.iter().map(|key| new_row(&contacts[key])).collect();
+    for run in in_runs(rows) {
+        for inserted in contact::Entity::insert_many(run).exec_with_returning(db).await? {
+            contacts.insert((inserted.channel_id, inserted.external_id.clone()), inserted);
         }
     }
     for key in &changed_contacts {
@@ -99,9 +97,8 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         .iter()
         .map(|(_, inbound)| inbound.message.sent_at.map_or(now, |at| at.min(now)))
         .collect();
-    let contact_of = |i: usize| snapshots[&i].id;
     let mut chats: HashMap<i64, chat::Model> = HashMap::new();
-    let contact_ids: Vec<i64> = dedup(fresh.iter().map(|&i| contact_of(i)));
+    let contact_ids: Vec<i64> = dedup(fresh.iter().map(|&i| snapshots[&i].id));
     for ids in contact_ids.chunks(CHUNK) {
         for found in chat::Entity::find()
             .filter(chat::Column::ContactId.is_in(padded(ids)))
@@ -122,12 +119,10 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         new_chats.push(new_chat_row(contact, created_at[i]));
     }
     let mut unannounced: HashSet<i64> = HashSet::new();
-    if !new_chats.is_empty() {
-        for run in in_runs(new_chats) {
-            for inserted in chat::Entity::insert_many(run).exec_with_returning(db).await? {
-                unannounced.insert(inserted.id);
-                chats.insert(inserted.contact_id, inserted);
-            }
+    for run in in_runs(new_chats) {
+        for inserted in chat::Entity::insert_many(run).exec_with_returning(db).await? {
+            unannounced.insert(inserted.id);
+            chats.insert(inserted.contact_id, inserted);
         }
     }
 
@@ -144,27 +139,24 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
         })
         .collect::<Result<_>>()?;
     let mut messages: HashMap<ExternalKey, message::Model> = HashMap::with_capacity(rows.len());
-    if !rows.is_empty() {
-        for run in in_runs(rows) {
-            for inserted in message::Entity::insert_many(run).exec_with_returning(db).await? {
-                let key = (inserted.channel_id, inserted.external_id.clone().unwrap_or_default());
-                messages.insert(key, inserted);
-            }
+    for run in in_runs(rows) {
+        for inserted in message::Entity::insert_many(run).exec_with_returning(db).await? {
+            let key = (inserted.channel_id, inserted.external_id.clone().unwrap_or_default());
+            messages.insert(key, inserted);
         }
     }
 
     // Each message moves its chat on, in order; the events follow each step.
     let mut recorded: Vec<(i64, EventKind, i64, Payload)> = Vec::with_capacity(fresh.len() * 2);
     let mut to_present: Vec<(chat::Model, contact::Model, Option<message::Model>)> = Vec::new();
-    let mut touched: Vec<i64> = Vec::new();
-    let mut touched_set: HashSet<i64> = HashSet::new();
-    let mut answers: Vec<Option<Received>> = Vec::with_capacity(batch.len());
+    let mut answers: Vec<Received> = Vec::with_capacity(batch.len());
     for (i, plan) in plans.iter().enumerate() {
         let answer = match plan {
             Plan::Earlier(received) => *received,
+            // The first post comes earlier in the batch, so its answer is in.
             Plan::SameBatch(first) => Received {
                 duplicate: true,
-                ..answers[*first].ok_or_else(|| Error::internal("a duplicate came before its first post"))?
+                ..answers[*first]
             },
             Plan::New => {
                 let (caller, inbound) = batch[i];
@@ -187,9 +179,6 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
                 chat.updated_at = message.created_at;
                 chat.unread_count += 1;
                 chat.version += 1;
-                if touched_set.insert(chat.id) {
-                    touched.push(chat.id);
-                }
                 if created || reopened {
                     let view = to_present.len();
                     to_present.push((chat.clone(), contact.clone(), Some(message.clone())));
@@ -226,11 +215,11 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
                 answer
             }
         };
-        answers.push(Some(answer));
+        answers.push(answer);
     }
 
-    let by_id: HashMap<i64, &chat::Model> = chats.values().map(|c| (c.id, c)).collect();
-    let finals: Vec<&chat::Model> = touched.iter().map(|id| by_id[id]).collect();
+    // Every new message moved its contact's chat.
+    let finals: Vec<&chat::Model> = contact_ids.iter().map(|id| &chats[id]).collect();
     for run in in_runs(finals) {
         update_chats(db, &run).await?;
     }
@@ -257,10 +246,7 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
     for run in in_runs(rows) {
         events::record_rows(db, run).await?;
     }
-    answers
-        .into_iter()
-        .map(|a| a.ok_or_else(|| Error::internal("an inbound message was not answered")))
-        .collect()
+    Ok(answers)
 }
 
 /// An event's payload, or the chat view (by index) it will carry.
@@ -310,21 +296,12 @@ fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
-/// Every channel of the batch exists in its caller's workspace.
+/// Every channel of the batch exists in its caller's workspace. Channels are never
+/// deleted nor moved, so the directory kept for chat views answers this.
 async fn check_channels<C: ConnectionTrait>(db: &C, batch: &[(&ChannelCaller, &InboundMessage)]) -> Result<()> {
-    let ids = dedup(batch.iter().map(|(caller, _)| caller.channel_id));
-    let found: HashMap<i64, i64> = channel::Entity::find()
-        .select_only()
-        .column(channel::Column::Id)
-        .column(channel::Column::WorkspaceId)
-        .filter(channel::Column::Id.is_in(padded(&ids)))
-        .into_tuple::<(i64, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let found = channels_by_id(db, dedup(batch.iter().map(|(caller, _)| caller.channel_id))).await?;
     for (caller, _) in batch {
-        if found.get(&caller.channel_id) != Some(&caller.workspace_id) {
+        if found.get(&caller.channel_id).map(|c| c.workspace_id) != Some(caller.workspace_id) {
             return Err(Error::new(
                 ErrorCode::ChannelNotFound,
                 format!("channel {} was not found", caller.channel_id),
