@@ -65,12 +65,51 @@ fn configure_sqlite_library() {
         // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config is only
         // allowed before sqlite3_initialize (it returns SQLITE_MISUSE after, changing
         // nothing), and `Once` keeps two threads from calling it together.
-        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        let rc =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
         if rc != libsqlite3_sys::SQLITE_OK {
             tracing::debug!("SQLite was already initialized; its memory statistics stay on ({rc})");
         }
+        let methods = libsqlite3_sys::sqlite3_mem_methods {
+            xMalloc: Some(sqlite_malloc),
+            xFree: Some(sqlite_free),
+            xRealloc: Some(sqlite_realloc),
+            xSize: Some(sqlite_size),
+            xRoundup: Some(sqlite_roundup),
+            xInit: Some(sqlite_mem_init),
+            xShutdown: Some(sqlite_mem_shutdown),
+            pAppData: std::ptr::null_mut(),
+        };
+        // SAFETY: SQLITE_CONFIG_MALLOC takes a pointer to the methods, which SQLite
+        // copies; same pre-initialization rule as above.
+        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MALLOC, &methods as *const _) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!("SQLite was already initialized; it keeps its allocator ({rc})");
+        }
     });
 }
+
+use std::ffi::{c_int, c_void};
+
+unsafe extern "C" fn sqlite_malloc(n: c_int) -> *mut c_void {
+    unsafe { libmimalloc_sys::mi_malloc(n.max(0) as usize) }
+}
+unsafe extern "C" fn sqlite_free(p: *mut c_void) {
+    unsafe { libmimalloc_sys::mi_free(p) }
+}
+unsafe extern "C" fn sqlite_realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+    unsafe { libmimalloc_sys::mi_realloc(p, n.max(0) as usize) }
+}
+unsafe extern "C" fn sqlite_size(p: *mut c_void) -> c_int {
+    unsafe { libmimalloc_sys::mi_usable_size(p) as c_int }
+}
+unsafe extern "C" fn sqlite_roundup(n: c_int) -> c_int {
+    unsafe { libmimalloc_sys::mi_good_size(n.max(0) as usize).min(c_int::MAX as usize) as c_int }
+}
+unsafe extern "C" fn sqlite_mem_init(_: *mut c_void) -> c_int {
+    libsqlite3_sys::SQLITE_OK
+}
+unsafe extern "C" fn sqlite_mem_shutdown(_: *mut c_void) {}
 
 /// Turns on SQLite's query planner stability guarantee for this connection.
 ///
