@@ -62,6 +62,33 @@ async fn messages_come_newest_first_page_by_page(backend: Backend) {
         .map(|m| m["id"].as_i64().unwrap())
         .collect();
     assert_eq!(got, ids[6..]);
+    // A short last page tells the total from its own rows; a page past the end and
+    // a full page count it.
+    let cursor = json!({"page": 3, "pages": 3, "limitation": 3, "total": 7, "totalIsExact": true});
+    assert_eq!(third.body["cursor"], cursor);
+    let beyond = app
+        .get(&format!("/v1/chats/{chat}/messages?limitation=3&page=5"), &ws.token)
+        .await;
+    assert_eq!(beyond.assert_ok()["collection"], json!([]));
+    assert_eq!(beyond.body["cursor"]["total"], 7);
+    // Keyset windows count what lies beyond the id: all of it when the window is
+    // short, by counting when it is full.
+    let short = app
+        .get(
+            &format!("/v1/chats/{chat}/messages?before={}&limit=5", ids[4]),
+            &ws.token,
+        )
+        .await;
+    assert_eq!(short.assert_ok()["collection"].as_array().unwrap().len(), 2);
+    assert_eq!(short.body["cursor"]["total"], 2);
+    let full = app
+        .get(
+            &format!("/v1/chats/{chat}/messages?before={}&limit=3", ids[1]),
+            &ws.token,
+        )
+        .await;
+    assert_eq!(full.assert_ok()["collection"].as_array().unwrap().len(), 3);
+    assert_eq!(full.body["cursor"]["total"], 5);
     app.stop().await;
 }
 

@@ -20,7 +20,7 @@ use entity::{chat, contact, message};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
 
 use crate::channels::{ChannelCaller, InboundMessage, Received};
-use crate::chats::{channels_by_id, complete_views};
+use crate::chats::{LastMessage, channels_by_id, complete_views};
 use crate::contacts::{apply_profile, new_contact, new_row, profile_update};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::{self, EventKind};
@@ -148,7 +148,7 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
 
     // Each message moves its chat on, in order; the events follow each step.
     let mut recorded: Vec<(i64, EventKind, i64, Payload)> = Vec::with_capacity(fresh.len() * 2);
-    let mut to_present: Vec<(chat::Model, contact::Model, Option<message::Model>)> = Vec::new();
+    let mut to_present: Vec<(chat::Model, contact::Model, Option<LastMessage>)> = Vec::new();
     let mut answers: Vec<Received> = Vec::with_capacity(batch.len());
     for (i, plan) in plans.iter().enumerate() {
         let answer = match plan {
@@ -181,7 +181,7 @@ pub(crate) async fn receive_many<C: ConnectionTrait>(
                 chat.version += 1;
                 if created || reopened {
                     let view = to_present.len();
-                    to_present.push((chat.clone(), contact.clone(), Some(message.clone())));
+                    to_present.push((chat.clone(), contact.clone(), Some(LastMessage::from(message.clone()))));
                     if created {
                         recorded.push((chat.workspace_id, EventKind::ChatCreated, chat.id, Payload::View(view)));
                     }

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod messages;
 pub mod operators;
 pub mod paging;
+mod rows;
 pub mod seed;
 pub mod text;
 pub mod webhooks;

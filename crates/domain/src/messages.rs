@@ -539,8 +539,11 @@ pub async fn window(
             )
         }
     };
-    let total = count_capped(db, query.clone().into_query()).await?;
-    let rows = query.all(db).await?;
+    let rows = crate::rows::messages(db, query.clone()).await?;
+    let total = match crate::paging::known_total(&page, rows.len()) {
+        Some(total) => total,
+        None => count_capped(db, query.into_query()).await?,
+    };
     let views = views_named(db, &chat, rows, Some(contact.name)).await?;
     Ok((Cursor::new(page, total), views))
 }

@@ -77,14 +77,27 @@ where
     C: ConnectionTrait,
 {
     use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
-    let total = count_capped(db, query.clone().into_query()).await?;
     let rows = query
+        .clone()
         .order_by_asc(order)
         .limit(page.limitation)
         .offset(page.offset())
         .all(db)
         .await?;
+    let total = match known_total(&page, rows.len()) {
+        Some(total) => total,
+        None => count_capped(db, query.into_query()).await?,
+    };
     Ok((Cursor::new(page, total), rows))
+}
+
+/// The total of a list when its page already shows it: a page that came back short
+/// of its limit holds the list's last rows, so the total is the rows before the page
+/// plus these (an empty page past the end says nothing). Lists shorter than a page,
+/// the most common kind, then need no count.
+pub(crate) fn known_total(page: &PageRequest, rows: usize) -> Option<u64> {
+    let before = page.offset();
+    (rows < page.limitation as usize && (rows > 0 || before == 0)).then(|| (before + rows as u64).min(TOTAL_CAP + 1))
 }
 
 /// Counts the rows `select` yields, stopping at `TOTAL_CAP + 1`: the count reads at
@@ -107,6 +120,20 @@ pub async fn count_capped<C: ConnectionTrait>(db: &C, mut select: SelectStatemen
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_page_tells_its_total() {
+        let page = |page, limitation| PageRequest { page, limitation };
+        assert_eq!(known_total(&page(1, 20), 0), Some(0));
+        assert_eq!(known_total(&page(1, 20), 7), Some(7));
+        assert_eq!(known_total(&page(3, 20), 5), Some(45));
+        // A full page may have more after it; an empty page past the end may have
+        // any number before it.
+        assert_eq!(known_total(&page(1, 20), 20), None);
+        assert_eq!(known_total(&page(4, 20), 0), None);
+        // Beyond the cap a total is a lower bound, as a count would say.
+        assert_eq!(known_total(&page(600, 20), 3), Some(TOTAL_CAP + 1));
+    }
 
     #[test]
     fn page_and_limitation_default_to_one_and_twenty() {
