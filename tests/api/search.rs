@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Workspace, contact, spawn_app};
+use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, spawn_app, spawn_server};
 
 on_both_databases!(
     search_finds_substrings_in_every_field_in_any_case,
@@ -15,6 +15,7 @@ on_both_databases!(
     short_terms_match_contact_fields_without_message_texts,
     totals_are_exact_below_the_cap_and_flagged_above_it,
     a_common_term_lists_its_chats_in_activity_order,
+    a_seeded_workspace_is_complete_and_searchable,
 );
 
 async fn found(app: &TestApp, ws: &Workspace, term: &str) -> Vec<i64> {
@@ -254,5 +255,89 @@ async fn a_common_term_lists_its_chats_in_activity_order(backend: Backend) {
     );
     assert!(ids.iter().all(|id| id % 6 != 0), "only chats that say widget");
     assert_eq!(body["cursor"]["total"], 2_500, "{}", body["cursor"]);
+    app.stop().await;
+}
+
+/// `switchboard seed` makes a workspace the API serves whole: every chat with its
+/// messages, mixed states and unread chats, and search indexes (merged at the end of
+/// the load on SQLite, vacuumed on PostgreSQL) that find contact fields and message
+/// texts.
+async fn a_seeded_workspace_is_complete_and_searchable(backend: Backend) {
+    let url = fresh_database(backend).await;
+    let output = std::process::Command::new(crate::process::binary())
+        .args([
+            "seed",
+            "--chats",
+            "60",
+            "--messages-per-chat",
+            "4",
+            "--json",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .expect("run switchboard seed");
+    assert!(
+        output.status.success(),
+        "seed failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seeded: Value = serde_json::from_slice(&output.stdout).expect("seed prints JSON");
+    assert_eq!(seeded["chats"], 60);
+    assert_eq!(seeded["messages"], 240);
+    let token = seeded["adminToken"].as_str().unwrap().to_owned();
+    let app = spawn_server(&url).await;
+    let total = |query: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let answer = app.get(&format!("/v1/chats?{query}"), &token).await;
+            answer.assert_ok()["cursor"]["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(total("limitation=20".into()).await, 60);
+    let (open, closed) = (total("state=open".into()).await, total("state=closed".into()).await);
+    assert!(
+        open > 0 && closed > 0 && open + closed == 60,
+        "{open} open, {closed} closed"
+    );
+    assert!(total("selector%5Bname%5D=unread".into()).await > 0);
+
+    let list = app.get("/v1/chats?limitation=20", &token).await;
+    let chat = list.assert_ok()["collection"][0].clone();
+    let chat_id = chat["id"].as_i64().unwrap();
+    let messages = app.get(&format!("/v1/chats/{chat_id}/messages"), &token).await;
+    let texts: Vec<String> = messages.assert_ok()["collection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts.len(), 4);
+    assert_eq!(chat["lastMessage"]["text"], texts[0].as_str());
+    // A piece from inside the contact's name and from inside a message's longest word,
+    // in upper case: both lead to the chat.
+    let name = chat["contact"]["name"].as_str().unwrap();
+    let word = texts[0]
+        .split(|c: char| !c.is_alphanumeric())
+        .max_by_key(|w| w.chars().count())
+        .unwrap();
+    for source in [name, word] {
+        let chars: Vec<char> = source.chars().collect();
+        assert!(chars.len() >= 5, "{source:?} is too short to cut a piece from");
+        let piece: String = chars[1..chars.len() - 1].iter().collect::<String>().to_uppercase();
+        let answer = app
+            .get(&format!("/v1/chats?term={}&limitation=20", url_encode(&piece)), &token)
+            .await;
+        let ids: Vec<i64> = answer.assert_ok()["collection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&chat_id),
+            "{piece:?} (from {source:?}) did not find chat {chat_id}"
+        );
+    }
     app.stop().await;
 }

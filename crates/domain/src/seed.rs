@@ -318,6 +318,14 @@ pub async fn seed(
         // sequential scan, until a vacuum merges it into the index.
         db.execute_unprepared("VACUUM ANALYZE").await?;
     } else {
+        // The bulk load leaves the trigram indexes in many segments (13 for ten
+        // million messages), and every search reads each term's list in each of
+        // them: merged into one, a rare term's lookup on a million chats took ~42
+        // instead of ~166 µs. The counterpart of PostgreSQL's VACUUM above.
+        for table in ["message_fts", "contact_fts"] {
+            db.execute_unprepared(&format!("INSERT INTO {table}({table}) VALUES ('optimize')"))
+                .await?;
+        }
         db.execute_unprepared("ANALYZE").await?;
     }
     Ok(Seeded {
