@@ -17,6 +17,7 @@ on_both_databases!(
     connectors_cannot_reach_other_channels_or_workspaces,
     bad_connector_input_is_refused_and_writes_nothing,
     a_burst_of_inbound_messages_ends_as_writing_them_one_by_one_would,
+    a_channel_the_statistics_have_not_seen_is_looked_up_by_its_ids,
 );
 
 fn inbound(external_id: &str, name: &str, message_id: &str, text: &str) -> Value {
@@ -676,4 +677,113 @@ async fn replicas_racing_for_new_contacts_lose_no_message() {
     }
     b.stop().await;
     a.stop().await;
+}
+
+/// The inbound writer finds a batch's earlier posts with `channel_id = ? AND
+/// external_id IN (...)`. A channel whose messages arrived after the database last
+/// gathered statistics must still be probed id by id, not read whole: on PostgreSQL
+/// the planner, expecting one row for such a channel, used to read all of the
+/// channel's messages for every batch.
+async fn a_channel_the_statistics_have_not_seen_is_looked_up_by_its_ids(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c1", "Olena"), "first").await;
+    let postgres = backend == Backend::Postgres;
+    if postgres {
+        app.db
+            .execute_unprepared("ALTER TABLE message SET (autovacuum_enabled = false)")
+            .await
+            .unwrap();
+    }
+    app.db.execute_unprepared("ANALYZE").await.unwrap();
+    // 20,000 messages the statistics do not know of.
+    let series = if postgres {
+        "generate_series(1, 20000) AS s(n)"
+    } else {
+        "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000) SELECT n FROM s) AS s"
+    };
+    let now = if postgres {
+        "now()"
+    } else {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    };
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
+             sender_type, status, external_id, created_at) \
+             SELECT {}, {chat}, {}, 'incoming', false, 'text', 'bulk ' || n, 'contact', 'delivered', 'bulk-' || n, {now} \
+             FROM {series}",
+            ws.id, ws.channel_id
+        ))
+        .await
+        .unwrap();
+    let lookup = format!(
+        "SELECT id, chat_id, external_id FROM message WHERE channel_id = {} \
+         AND external_id IN ('bulk-7', 'bulk-19999', 'new-1', 'new-2')",
+        ws.channel_id
+    );
+    let backend_of = app.db.get_database_backend();
+    if postgres {
+        let plan = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend_of,
+                format!("EXPLAIN (ANALYZE, FORMAT JSON) {lookup}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let plan: Value = plan.try_get_by_index(0).unwrap();
+        let text = plan.to_string();
+        let removed: Vec<i64> = text
+            .match_indices("\"Rows Removed by Filter\":")
+            .map(|(at, key)| {
+                text[at + key.len()..]
+                    .trim_start()
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            text.contains("external_id") && removed.iter().all(|n| *n < 100),
+            "the lookup read the channel instead of probing its ids: {plan}"
+        );
+    } else {
+        let rows = app
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend_of,
+                format!("EXPLAIN QUERY PLAN {lookup}"),
+            ))
+            .await
+            .unwrap();
+        let details: Vec<String> = rows.iter().map(|r| r.try_get("", "detail").unwrap()).collect();
+        assert!(
+            details.iter().any(|d| d.contains("external_id=?")),
+            "the lookup does not probe the ids: {details:?}"
+        );
+    }
+    // End to end: an id written before is a duplicate, a new one is written.
+    let again = app
+        .post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("c1", "Olena", "bulk-19999", "again"),
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+    assert_eq!(again.body["chatId"], chat);
+    let fresh = app
+        .post(
+            "/v1/channel/messages",
+            &ws.channel_token,
+            inbound("c1", "Olena", "new-1", "new"),
+        )
+        .await;
+    assert_eq!(fresh.status.as_u16(), 201, "{}", fresh.body);
+    app.stop().await;
 }
