@@ -17,6 +17,7 @@ on_both_databases!(
     a_reconnect_with_last_event_id_receives_exactly_the_missed_events,
     a_workspace_never_sees_another_workspaces_events,
     bad_event_requests_are_refused,
+    a_reader_between_two_commits_misses_no_event,
 );
 
 async fn poll(app: &TestApp, ws: &Workspace, after: i64) -> Vec<Value> {
@@ -355,4 +356,66 @@ async fn replicas_on_postgres_wake_each_others_streams() {
     }
     b.stop().await;
     a.stop().await;
+}
+
+/// Event ids are drawn when a row is written, not when it commits. A reader that
+/// resumes after the last id it saw must still get an event whose transaction was
+/// open while a later change committed: here a transaction holds an event of its own
+/// (as a shared inbound commit would while it flushes) while an operator sends a
+/// message, and a reader polls in between.
+async fn a_reader_between_two_commits_misses_no_event(backend: Backend) {
+    use switchboard::domain;
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hello").await;
+    let start = poll(&app, &ws, 0).await.last().unwrap()["id"].as_i64().unwrap();
+    let mut cursor = start;
+
+    let open = domain::db::begin_write(&app.db, &[ws.id]).await.unwrap();
+    domain::events::record(
+        &open,
+        ws.id,
+        domain::events::EventKind::ChatRead,
+        Some(chat),
+        json!({"id": chat}),
+    )
+    .await
+    .unwrap();
+    let send = app
+        .client
+        .post(app.url(&format!("/v1/chats/{chat}/messages")))
+        .bearer_auth(&ws.token)
+        .json(&json!({"text": "while another commit is open"}))
+        .send();
+    let send = tokio::spawn(send);
+    // Give the send time to commit if nothing holds it back.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut seen: Vec<i64> = Vec::new();
+    for event in poll(&app, &ws, cursor).await {
+        seen.push(event["id"].as_i64().unwrap());
+    }
+    cursor = seen.last().copied().unwrap_or(cursor);
+    open.commit().await.unwrap();
+    let sent = send.await.unwrap().unwrap();
+    assert_eq!(sent.status().as_u16(), 201);
+    for event in poll(&app, &ws, cursor).await {
+        seen.push(event["id"].as_i64().unwrap());
+    }
+    let all: Vec<Value> = poll(&app, &ws, 0).await;
+    let written: Vec<i64> = all
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .filter(|id| *id > start)
+        .collect();
+    let types: Vec<&str> = all
+        .iter()
+        .filter(|e| seen.contains(&e["id"].as_i64().unwrap()))
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, written, "the reader skipped an event ({types:?})");
+    assert!(
+        types.contains(&"chat.read") && types.contains(&"message.created"),
+        "{types:?}"
+    );
+    app.stop().await;
 }

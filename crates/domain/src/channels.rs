@@ -152,7 +152,7 @@ pub async fn receive_inbound(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let txn = begin_write(db).await?;
+        let txn = begin_write(db, &[caller.workspace_id]).await?;
         match receive_in(&txn, caller, inbound).await {
             Ok(received) => {
                 txn.commit().await?;
@@ -313,7 +313,7 @@ pub async fn report_status(
     status: DeliveryStatus,
     at: Option<DateTime<Utc>>,
 ) -> Result<message::Model> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let found = message::Entity::find_by_id(message_id)
         .filter(message::Column::ChannelId.eq(caller.channel_id))
         .filter(message::Column::WorkspaceId.eq(caller.workspace_id))

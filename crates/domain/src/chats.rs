@@ -631,7 +631,7 @@ fn touch(chat: chat::Model, now: DateTime<Utc>) -> chat::ActiveModel {
 /// Every incoming message of the chat becomes read; the unread count drops to 0.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
 pub async fn read(db: &DatabaseConnection, caller: &Caller, chat_id: i64, expected_version: Option<i32>) -> Result<()> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     let now = Utc::now();
     message::Entity::update_many()
@@ -662,7 +662,7 @@ pub async fn set_state(
     state: ChatState,
     expected_version: Option<i32>,
 ) -> Result<()> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     if chat.state != state.as_str() {
         let now = Utc::now();
@@ -692,7 +692,7 @@ pub async fn forward(
     text: &ForwardText,
     expected_version: Option<i32>,
 ) -> Result<()> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let chat = lock_chat(&txn, caller, chat_id, expected_version).await?;
     let to = find_operator(&txn, caller, operator_id).await?;
     if !to.active {
@@ -793,7 +793,7 @@ pub async fn read_all(db: &DatabaseConnection, caller: &Caller, chat_ids: Option
     if let Some(ids) = chat_ids {
         check_chat_count(ids)?;
     }
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let mut chats = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
     if let Some(ids) = chat_ids {
         let found: Vec<i64> = chat::Entity::find()
@@ -880,7 +880,7 @@ pub async fn broadcast(
     let mut unique = chat_ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let open: Vec<chat::Model> = chat::Entity::find()
         .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
         .filter(chat::Column::State.eq("open"))

@@ -47,7 +47,7 @@ pub async fn get(
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
 pub async fn chat(db: &DatabaseConnection, caller: &Caller, contact_id: i64) -> Result<ChatView> {
     let contact = find_contact(db, caller.workspace_id, contact_id).await?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_write(db, &[caller.workspace_id]).await?;
     let (chat, created) = chat_of_contact(&txn, &contact, Utc::now()).await?;
     if created {
         crate::events::record_chat(&txn, crate::events::EventKind::ChatCreated, chat.clone()).await?;

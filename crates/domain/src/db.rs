@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// The default database: a SQLite file in the working directory.
@@ -150,8 +150,10 @@ fn sqlite_pool_size() -> u32 {
     (cores * 2).clamp(4, 16)
 }
 
-/// Begins a transaction that will write: IMMEDIATE on SQLite, plain on PostgreSQL.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+/// Begins a transaction that will write: IMMEDIATE on SQLite, plain on PostgreSQL,
+/// where it first takes the event-order lock of each workspace it will write in
+/// (`lock_event_order`).
+pub async fn begin_write(db: &DatabaseConnection, workspaces: &[i64]) -> Result<DatabaseTransaction, DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
         db.begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -159,9 +161,44 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         })
         .await
     } else {
-        db.begin().await
+        let txn = db.begin().await?;
+        lock_event_order(&txn, workspaces).await?;
+        Ok(txn)
     }
 }
+
+/// Makes a workspace's events commit in the order of their ids (PostgreSQL).
+///
+/// Readers of the event log (streams, polling, webhooks) resume after the last id they
+/// saw. Event ids come from a sequence when a row is inserted, not when it commits, so
+/// two concurrent transactions could commit ids 101 and then 100, and a reader between
+/// the two commits would move past 100 for good. Every transaction that writes a
+/// workspace's events holds this lock from its start to its commit, so the next one's
+/// ids are drawn after the previous one's are visible. Taken first (before any row
+/// lock) and in workspace order, it cannot deadlock with row locks; taking it again
+/// in the same transaction is free. SQLite needs none: its write transactions already
+/// run one at a time.
+pub async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let mut ids = workspaces.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [EVENT_ORDER_LOCKS.into(), (id as i32).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The advisory-lock namespace of `lock_event_order` (its first key; the workspace
+/// id is the second).
+const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {

@@ -63,7 +63,7 @@ pub async fn ensure(db: &DatabaseConnection) -> Result<(i64, String)> {
 }
 
 async fn create(db: &DatabaseConnection) -> Result<i64> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[]).await?;
     let now = Utc::now();
     let ws = workspace::ActiveModel {
         name: Set(DEMO_WORKSPACE.into()),

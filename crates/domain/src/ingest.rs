@@ -109,10 +109,15 @@ async fn write_batch(db: &DatabaseConnection, mut batch: Vec<Job>) {
     write_isolated(db, batch).await;
 }
 
+/// The workspaces a batch writes in (for `begin_write`'s event-order locks).
+fn workspaces_of(batch: &[Job]) -> Vec<i64> {
+    batch.iter().map(|job| job.caller.workspace_id).collect()
+}
+
 /// Writes the whole batch in one transaction, or hands it back untouched when a
 /// message fails or the commit does not happen.
 async fn write_plain(db: &DatabaseConnection, batch: Vec<Job>) -> std::result::Result<(), Vec<Job>> {
-    let Ok(txn) = begin_write(db).await else {
+    let Ok(txn) = begin_write(db, &workspaces_of(&batch)).await else {
         return Err(batch);
     };
     let jobs: Vec<_> = batch.iter().map(|job| (&job.caller, &job.inbound)).collect();
@@ -138,7 +143,7 @@ async fn write_plain(db: &DatabaseConnection, batch: Vec<Job>) -> std::result::R
 /// Writes the batch in one transaction with a savepoint per message.
 async fn write_isolated(db: &DatabaseConnection, batch: Vec<Job>) {
     let size = batch.len();
-    let txn = match begin_write(db).await {
+    let txn = match begin_write(db, &workspaces_of(&batch)).await {
         Ok(txn) => txn,
         Err(err) => {
             let message = err.to_string();

@@ -117,7 +117,7 @@ pub async fn send(
     chat_id: i64,
     message: &OutgoingMessage,
 ) -> Result<(MessageView, Sent)> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let chat = crate::chats::lock_chat(&txn, caller, chat_id, None).await?;
     send_in(db, txn, caller, chat, message).await
 }
@@ -130,7 +130,7 @@ pub async fn send_to_contact(
     contact_id: i64,
     message: &OutgoingMessage,
 ) -> Result<(MessageView, Sent)> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let contact = crate::contacts::find_contact(&txn, caller.workspace_id, contact_id).await?;
     let (chat, created) = chat_of_contact(&txn, &contact, Utc::now()).await?;
     if created {
@@ -579,7 +579,7 @@ pub async fn edit(
     message_id: i64,
     text: &MessageText,
 ) -> Result<MessageView> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let (chat, found) = own_message(&txn, caller, chat_id, message_id).await?;
     if found.deleted_at.is_some() {
         return Err(Error::new(
@@ -604,7 +604,7 @@ pub async fn edit(
 /// `deletedAt` says when. Deleting twice is fine.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, chat_id: i64, message_id: i64) -> Result<MessageView> {
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let (chat, found) = own_message(&txn, caller, chat_id, message_id).await?;
     let row = if found.deleted_at.is_some() {
         found
@@ -639,7 +639,7 @@ pub async fn mark_read(db: &DatabaseConnection, caller: &Caller, ids: &[i64]) ->
             ),
         ));
     }
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[caller.workspace_id]).await?;
     let found = message::Entity::find()
         .filter(message::Column::WorkspaceId.eq(caller.workspace_id))
         .filter(message::Column::Id.is_in(ids.to_vec()))

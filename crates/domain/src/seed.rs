@@ -181,7 +181,7 @@ pub async fn seed(
     let channel_id = made.channel_id.unwrap_or_default();
     let mut operators = vec![made.admin_operator_id];
     {
-        let txn = begin_write(db).await?;
+        let txn = begin_write(db, &[]).await?;
         for (i, first) in FIRST.iter().take(8).enumerate() {
             let new = NewOperator {
                 name: format!("{first} Operator"),
@@ -198,7 +198,7 @@ pub async fn seed(
     let mut messages_written = 0u64;
     while written < chats {
         let batch = (chats - written).min(CHATS_PER_BATCH as u64);
-        let txn = begin_write(db).await?;
+        let txn = begin_write(db, &[]).await?;
         let (mut contact_id, mut chat_id, mut message_id) = (
             next_id(&txn, "contact").await?,
             next_id(&txn, "chat").await?,

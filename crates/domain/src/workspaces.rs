@@ -44,7 +44,7 @@ pub async fn bootstrap(db: &DatabaseConnection, request: &BootstrapRequest) -> R
         .validate()
         .map_err(|e| Error::new(ErrorCode::InvalidField, format!("bootstrap: {e}")))?;
     let name = parse_name("workspace", &request.workspace)?;
-    let txn = begin_write(db).await?;
+    let txn = begin_write(db, &[]).await?;
     let now = Utc::now();
     let ws = workspace::ActiveModel {
         name: Set(name),
