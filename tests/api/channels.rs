@@ -696,7 +696,12 @@ async fn a_channel_the_statistics_have_not_seen_is_looked_up_by_its_ids(backend:
             .await
             .unwrap();
     }
-    app.db.execute_unprepared("ANALYZE").await.unwrap();
+    // Statistics gathered before the channel's messages arrive. (Only PostgreSQL
+    // gathers them by itself; on SQLite only the seed runs ANALYZE, after its bulk
+    // load, and a SQLite database analyzed while small would plan a scan here.)
+    if postgres {
+        app.db.execute_unprepared("ANALYZE").await.unwrap();
+    }
     // 20,000 messages the statistics do not know of.
     let series = if postgres {
         "generate_series(1, 20000) AS s(n)"
