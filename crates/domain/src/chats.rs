@@ -207,17 +207,21 @@ async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::E
             contact::Entity,
             Expr::col((contact::Entity, contact::Column::Id)).equals((chat::Entity, chat::Column::ContactId)),
         )
-        .columns([
-            (last.clone(), message::Column::Id),
-            (last.clone(), message::Column::Direction),
-            (last.clone(), message::Column::Text),
-            (last, message::Column::CreatedAt),
-        ])
+        .columns(LAST_MESSAGE_COLUMNS.map(|c| (last.clone(), c)))
         .columns(contact::Column::iter().map(|c| (contact::Entity, c)));
     let rows = db.query_all_raw(db.get_database_backend().build(&statement)).await?;
     let rows = rows.iter().map(joined_row).collect::<Result<Vec<_>>>()?;
     complete_views(db, rows).await
 }
+
+/// The columns of a chat's last message that `joined_views` selects, in
+/// `LastMessage`'s field order.
+const LAST_MESSAGE_COLUMNS: [message::Column; 4] = [
+    message::Column::Id,
+    message::Column::Direction,
+    message::Column::Text,
+    message::Column::CreatedAt,
+];
 
 /// One row of `joined_views`: chat, last message (all NULL when the chat has none)
 /// and contact.
@@ -233,7 +237,7 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
         }),
         None => None,
     };
-    at += 4;
+    at += LAST_MESSAGE_COLUMNS.len();
     let contact = contact_at(row, &mut at)?;
     debug_assert_eq!(at, row_width());
     Ok((chat, contact, last_message))
@@ -242,7 +246,7 @@ fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model
 /// Columns of a `joined_views` row.
 fn row_width() -> usize {
     use sea_orm::Iterable;
-    chat::Column::iter().count() + 4 + contact::Column::iter().count()
+    chat::Column::iter().count() + LAST_MESSAGE_COLUMNS.len() + contact::Column::iter().count()
 }
 
 /// How long the chat list's totals are reused. Local writes invalidate them at

@@ -4,6 +4,7 @@
 //! lock upgrade) and temporary storage in memory; on PostgreSQL the server's
 //! defaults (synchronous commit).
 
+use std::ffi::{c_int, c_void};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -65,8 +66,7 @@ fn configure_sqlite_library() {
         // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config is only
         // allowed before sqlite3_initialize (it returns SQLITE_MISUSE after, changing
         // nothing), and `Once` keeps two threads from calling it together.
-        let rc =
-            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) };
         if rc != libsqlite3_sys::SQLITE_OK {
             tracing::debug!("SQLite was already initialized; its memory statistics stay on ({rc})");
         }
@@ -88,8 +88,6 @@ fn configure_sqlite_library() {
         }
     });
 }
-
-use std::ffi::{c_int, c_void};
 
 unsafe extern "C" fn sqlite_malloc(n: c_int) -> *mut c_void {
     unsafe { libmimalloc_sys::mi_malloc(n.max(0) as usize) }
@@ -128,8 +126,8 @@ async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), 
         libsqlite3_sys::sqlite3_db_config(
             db,
             libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as std::ffi::c_int,
-            std::ptr::null_mut::<std::ffi::c_int>(),
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
         )
     };
     if rc != libsqlite3_sys::SQLITE_OK {
@@ -151,8 +149,9 @@ fn sqlite_pool_size() -> u32 {
 }
 
 /// Begins a transaction that will write: IMMEDIATE on SQLite, plain on PostgreSQL,
-/// where it first takes the event-order lock of each workspace it will write in
-/// (`lock_event_order`).
+/// where it first takes the event-order lock (`lock_event_order`) of each workspace in
+/// `workspaces`, which must name every workspace whose events the transaction writes
+/// (none when it only creates a workspace).
 pub async fn begin_write(db: &DatabaseConnection, workspaces: &[i64]) -> Result<DatabaseTransaction, DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
         db.begin_with_options(TransactionOptions {
@@ -173,12 +172,11 @@ pub async fn begin_write(db: &DatabaseConnection, workspaces: &[i64]) -> Result<
 /// saw. Event ids come from a sequence when a row is inserted, not when it commits, so
 /// two concurrent transactions could commit ids 101 and then 100, and a reader between
 /// the two commits would move past 100 for good. Every transaction that writes a
-/// workspace's events holds this lock from its start to its commit, so the next one's
+/// workspace's events holds this lock from its start (`begin_write`) to its commit, so the next one's
 /// ids are drawn after the previous one's are visible. Taken first (before any row
-/// lock) and in workspace order, it cannot deadlock with row locks; taking it again
-/// in the same transaction is free. SQLite needs none: its write transactions already
+/// lock) and in workspace order, it cannot deadlock with row locks. SQLite needs none: its write transactions already
 /// run one at a time.
-pub async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Result<(), DbErr> {
+async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }

@@ -139,10 +139,6 @@ pub(crate) async fn record_rows<C: ConnectionTrait>(
     if events.is_empty() {
         return Ok(());
     }
-    // Write transactions take their workspaces' event-order locks when they begin;
-    // this makes sure of it (a lock already held costs nothing more).
-    let workspaces: Vec<i64> = events.iter().map(|(workspace_id, ..)| *workspace_id).collect();
-    crate::db::lock_event_order(db, &workspaces).await?;
     let now = Utc::now();
     let rows = events
         .into_iter()
