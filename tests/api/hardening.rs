@@ -281,3 +281,52 @@ async fn a_connector_cannot_set_state_assignee_or_read_marks(backend: Backend) {
     .assert_error(404, "message_not_found");
     app.stop().await;
 }
+
+/// PostgreSQL drops every connection the server holds (as a restart or an administrator
+/// would): once they have sat idle past the pool's ping threshold, the next requests
+/// find them dead by the ping and open new ones, so every request succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_carries_on_after_postgresql_drops_its_connections() {
+    use sea_orm::ConnectionTrait;
+    if crate::support::postgres_url().is_none() {
+        eprintln!(
+            "TEST_POSTGRES_URL is not set; a_server_carries_on_after_postgresql_drops_its_connections did not run"
+        );
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let ws = app.workspace("Acme").await;
+    let (_, chat, _) = app.incoming(&ws, &contact("c", "Olha"), "hello").await;
+    let lists = |n: usize| futures::future::join_all((0..n).map(|_| app.get("/v1/chats?limitation=20", &ws.token)));
+    // Several requests at once, so that the pool holds several connections.
+    for answer in lists(16).await {
+        answer.assert_ok();
+    }
+
+    let admin = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let dropped = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    assert!(
+        dropped.len() >= 2,
+        "the server held connections to drop ({})",
+        dropped.len()
+    );
+
+    tokio::time::sleep(switchboard::domain::db::POSTGRES_PING_AFTER_IDLE + std::time::Duration::from_millis(300)).await;
+    for answer in lists(16).await {
+        assert_eq!(answer.body["cursor"]["total"], 1, "{answer:?}");
+    }
+    let (_, _, message) = app.incoming(&ws, &contact("c", "Olha"), "still there?").await;
+    let page = app
+        .get(&format!("/v1/chats/{chat}/messages?limitation=20"), &ws.token)
+        .await;
+    assert_eq!(page.body["collection"][0]["id"], message, "{page:?}");
+    app.stop().await;
+}

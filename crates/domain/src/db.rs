@@ -32,6 +32,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .acquire_timeout(Duration::from_secs(30))
             .max_connections(sqlite_pool_size())
             .min_connections(1)
+            // A pooled SQLite connection is a file handle served by a thread of this
+            // process: pinging it checks nothing a query would not, and the ping is a
+            // round trip to that thread before every statement.
+            .test_before_acquire(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
@@ -46,10 +50,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 pool.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
             });
     } else {
-        options.max_connections(16).min_connections(1);
+        options
+            .max_connections(16)
+            .min_connections(1)
+            // A ping on every checkout is one more round trip to PostgreSQL per
+            // statement: ping only connections that have sat idle.
+            .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
     }
     Database::connect(options).await
 }
+
+/// A pooled PostgreSQL connection idle at least this long is pinged before it is used
+/// (one that fails the ping is replaced). The pool already pings each connection when
+/// it is returned, so one used again sooner was answering a moment ago; under load no
+/// statement waits for a ping. If PostgreSQL drops its connections (a restart, an
+/// administrator), a request in the next second may fail once per pooled connection.
+pub const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Process-wide SQLite settings, made once before the first connection opens
 /// (SQLite takes them only before it initializes).
