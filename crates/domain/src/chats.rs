@@ -152,6 +152,19 @@ pub async fn list(
         caller.workspace_id, filter.state, filter.selector, filter.term
     );
     let generation = crate::cache::generation();
+    let rows = query
+        .clone()
+        .order_by_desc(chat::Column::LastActivityAt)
+        .order_by_desc(chat::Column::Id)
+        .limit(page.limitation)
+        .offset(page.offset());
+    let views = joined_views(db, rows).await?;
+    // A short page tells the total (as `paging::page_of` does): a search for a new
+    // term, whose total nothing has counted yet, then needs no count.
+    if let Some(total) = crate::paging::known_total(&page, views.len()) {
+        total_cache().put(key, total, generation);
+        return Ok((Cursor::new(page, total), views));
+    }
     let total = match total_cache().get_or_refresh(&key, generation, TOTAL_STALE_LIMIT) {
         Some((total, true)) => total,
         Some((total, false)) => {
@@ -173,12 +186,7 @@ pub async fn list(
             total
         }
     };
-    let query = query
-        .order_by_desc(chat::Column::LastActivityAt)
-        .order_by_desc(chat::Column::Id)
-        .limit(page.limitation)
-        .offset(page.offset());
-    Ok((Cursor::new(page, total), joined_views(db, query).await?))
+    Ok((Cursor::new(page, total), views))
 }
 
 /// The views of the chats the query selects, in its order: chats, their contacts and

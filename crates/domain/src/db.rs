@@ -188,10 +188,10 @@ pub async fn begin_write(db: &DatabaseConnection, workspaces: &[i64]) -> Result<
 /// saw. Event ids come from a sequence when a row is inserted, not when it commits, so
 /// two concurrent transactions could commit ids 101 and then 100, and a reader between
 /// the two commits would move past 100 for good. Every transaction that writes a
-/// workspace's events holds this lock from its start (`begin_write`) to its commit, so the next one's
-/// ids are drawn after the previous one's are visible. Taken first (before any row
-/// lock) and in workspace order, it cannot deadlock with row locks. SQLite needs none: its write transactions already
-/// run one at a time.
+/// workspace's events holds this lock from its start (`begin_write`) to its commit, so
+/// the next one's ids are drawn after the previous one's are visible. Taken first
+/// (before any row lock) and in workspace order, it cannot deadlock with row locks.
+/// SQLite needs none: its write transactions already run one at a time.
 async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
