@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::auth::Caller;
 use crate::db::begin_write;
+use crate::direct::{Decode, Row};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::{self, EventKind};
 use crate::paging::{Cursor, PageRequest, count_capped};
@@ -198,7 +199,7 @@ pub async fn list(
 /// by position, chat columns in the order of its model's fields, then the last
 /// message's four, then the contact's fields: reading them by name would format and
 /// look up a name for each column of every row, a third of a chat list's CPU time.
-async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::Entity>) -> Result<Vec<ChatView>> {
+async fn joined_views(db: &DatabaseConnection, query: sea_orm::Select<chat::Entity>) -> Result<Vec<ChatView>> {
     use sea_orm::Iterable;
     use sea_orm::sea_query::{Alias, JoinType};
     let last = Alias::new("last_message");
@@ -217,8 +218,7 @@ async fn joined_views<C: ConnectionTrait>(db: &C, query: sea_orm::Select<chat::E
         )
         .columns(LAST_MESSAGE_COLUMNS.map(|c| (last.clone(), c)))
         .columns(contact::Column::iter().map(|c| (contact::Entity, c)));
-    let rows = db.query_all_raw(db.get_database_backend().build(&statement)).await?;
-    let rows = rows.iter().map(joined_row).collect::<Result<Vec<_>>>()?;
+    let rows = crate::direct::fetch_all::<JoinedRow>(db, db.get_database_backend().build(&statement)).await?;
     complete_views(db, rows).await
 }
 
@@ -233,22 +233,27 @@ const LAST_MESSAGE_COLUMNS: [message::Column; 4] = [
 
 /// One row of `joined_views`: chat, last message (all NULL when the chat has none)
 /// and contact.
-fn joined_row(row: &sea_orm::QueryResult) -> Result<(chat::Model, contact::Model, Option<LastMessage>)> {
-    let mut at = 0;
-    let chat = chat_at(row, &mut at)?;
-    let last_message = match row.try_get_by_index::<Option<i64>>(at)? {
-        Some(id) => Some(LastMessage {
-            id,
-            direction: row.try_get_by_index(at + 1)?,
-            text: row.try_get_by_index(at + 2)?,
-            created_at: row.try_get_by_index(at + 3)?,
-        }),
-        None => None,
-    };
-    at += LAST_MESSAGE_COLUMNS.len();
-    let contact = contact_at(row, &mut at)?;
-    debug_assert_eq!(at, row_width());
-    Ok((chat, contact, last_message))
+struct JoinedRow;
+
+impl Decode for JoinedRow {
+    type Out = (chat::Model, contact::Model, Option<LastMessage>);
+    fn decode<R: Row>(row: &R) -> Result<Self::Out> {
+        let mut at = 0;
+        let chat = chat_at(row, &mut at)?;
+        let last_message = match row.get::<Option<i64>>(at)? {
+            Some(id) => Some(LastMessage {
+                id,
+                direction: row.get(at + 1)?,
+                text: row.get(at + 2)?,
+                created_at: row.get(at + 3)?,
+            }),
+            None => None,
+        };
+        at += LAST_MESSAGE_COLUMNS.len();
+        let contact = contact_at(row, &mut at)?;
+        debug_assert_eq!(at, row_width());
+        Ok((chat, contact, last_message))
+    }
 }
 
 /// Columns of a `joined_views` row.
@@ -559,8 +564,8 @@ pub async fn find_chat<C: ConnectionTrait>(db: &C, caller: &Caller, chat_id: i64
 
 /// The chat with its contact, in one statement (decoded by position, as in
 /// `joined_views`).
-pub async fn find_chat_with_contact<C: ConnectionTrait>(
-    db: &C,
+pub async fn find_chat_with_contact(
+    db: &DatabaseConnection,
     caller: &Caller,
     chat_id: i64,
 ) -> Result<(chat::Model, contact::Model)> {
@@ -568,14 +573,22 @@ pub async fn find_chat_with_contact<C: ConnectionTrait>(
         .filter(chat::Column::WorkspaceId.eq(caller.workspace_id))
         .find_also_related(contact::Entity)
         .build(db.get_database_backend());
-    let row = db
-        .query_one_raw(statement)
+    crate::direct::fetch_one::<ChatWithContact>(db, statement)
         .await?
-        .ok_or_else(|| Error::chat_not_found(chat_id))?;
-    let mut at = 0;
-    let chat = chat_at(&row, &mut at)?;
-    let contact = contact_at(&row, &mut at)?;
-    Ok((chat, contact))
+        .ok_or_else(|| Error::chat_not_found(chat_id))
+}
+
+/// A chat and its contact, one row each.
+struct ChatWithContact;
+
+impl Decode for ChatWithContact {
+    type Out = (chat::Model, contact::Model);
+    fn decode<R: Row>(row: &R) -> Result<Self::Out> {
+        let mut at = 0;
+        let chat = chat_at(row, &mut at)?;
+        let contact = contact_at(row, &mut at)?;
+        Ok((chat, contact))
+    }
 }
 
 /// The chat, locked for this write transaction (`FOR UPDATE` on PostgreSQL; SQLite's

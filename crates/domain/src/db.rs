@@ -57,7 +57,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             // statement: ping only connections that have sat idle.
             .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
     }
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    crate::direct::register(&db);
+    Ok(db)
 }
 
 /// A pooled PostgreSQL connection idle at least this long is pinged before it is used

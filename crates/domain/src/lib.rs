@@ -9,6 +9,7 @@ pub mod chats;
 pub mod contacts;
 pub mod db;
 pub mod demo;
+mod direct;
 pub mod error;
 pub mod events;
 mod inbound;

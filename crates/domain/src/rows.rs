@@ -4,14 +4,16 @@
 //! build their statements with sea-orm and read the columns in that order.
 
 use entity::{chat, contact, message};
-use sea_orm::{ConnectionTrait, QueryTrait};
+use sea_orm::{DatabaseConnection, QueryTrait};
+
+use crate::direct::{Decode, Row, fetch_all};
 
 use crate::error::Result;
 
 /// Reads the column at `*$at` (a `&mut usize`) and moves past it.
 macro_rules! next_column {
     ($row:expr, $at:expr) => {{
-        let value = $row.try_get_by_index(*$at)?;
+        let value = $crate::direct::Row::get($row, *$at)?;
         *$at += 1;
         value
     }};
@@ -26,7 +28,7 @@ macro_rules! model_at {
 }
 
 /// A chat from the row's columns at `*at`, moving past them.
-pub(crate) fn chat_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<chat::Model> {
+pub(crate) fn chat_at<R: Row>(row: &R, at: &mut usize) -> Result<chat::Model> {
     Ok(model_at!(
         row,
         at,
@@ -48,7 +50,7 @@ pub(crate) fn chat_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<chat
 }
 
 /// A contact from the row's columns at `*at`, moving past them.
-pub(crate) fn contact_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<contact::Model> {
+pub(crate) fn contact_at<R: Row>(row: &R, at: &mut usize) -> Result<contact::Model> {
     Ok(model_at!(
         row,
         at,
@@ -68,7 +70,7 @@ pub(crate) fn contact_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<c
 }
 
 /// A message from the row's columns at `*at`, moving past them.
-pub(crate) fn message_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<message::Model> {
+pub(crate) fn message_at<R: Row>(row: &R, at: &mut usize) -> Result<message::Model> {
     Ok(model_at!(
         row,
         at,
@@ -97,18 +99,22 @@ pub(crate) fn message_at(row: &sea_orm::QueryResult, at: &mut usize) -> Result<m
     ))
 }
 
+/// Messages, one per row.
+pub(crate) struct MessageRow;
+
+impl Decode for MessageRow {
+    type Out = message::Model;
+    fn decode<R: Row>(row: &R) -> Result<message::Model> {
+        message_at(row, &mut 0)
+    }
+}
+
 /// The messages `query` selects, in its order.
-pub(crate) async fn messages<C: ConnectionTrait>(
-    db: &C,
+pub(crate) async fn messages(
+    db: &DatabaseConnection,
     query: sea_orm::Select<message::Entity>,
 ) -> Result<Vec<message::Model>> {
-    let rows = db.query_all_raw(query.build(db.get_database_backend())).await?;
-    rows.iter()
-        .map(|row| {
-            let mut at = 0;
-            message_at(row, &mut at)
-        })
-        .collect()
+    fetch_all::<MessageRow>(db, query.build(db.get_database_backend())).await
 }
 
 #[cfg(test)]
