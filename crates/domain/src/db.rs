@@ -216,6 +216,13 @@ async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Res
 /// id is the second).
 const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 
+/// Closes the database: its direct read connections (`direct`), then the pool, whose
+/// last SQLite connection then checkpoints the write-ahead log into the database file.
+pub async fn close(db: DatabaseConnection) {
+    crate::direct::unregister(&db);
+    db.close().await.ok();
+}
+
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()

@@ -101,6 +101,18 @@ pub(crate) fn register(db: &DatabaseConnection) {
         .push((options, readers));
 }
 
+/// Closes the database's direct connections (those in use close when their read ends).
+pub(crate) fn unregister(db: &DatabaseConnection) {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    registry()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(o, _)| !Arc::ptr_eq(o, &options));
+}
+
 fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
@@ -581,7 +593,9 @@ mod tests {
         // A database in memory has no file for direct connections: it keeps to the pool.
         let memory = crate::db::connect("sqlite::memory:").await.unwrap();
         assert!(readers_of(&memory).is_none());
-        db.close().await.ok();
+        let reopened = db.clone();
+        crate::db::close(db).await;
+        assert!(readers_of(&reopened).is_none(), "closing closes the direct connections");
         std::fs::remove_dir_all(&dir).ok();
     }
 

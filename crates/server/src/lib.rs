@@ -162,7 +162,7 @@ impl Application {
             let _ = task.await;
         }
         served?;
-        self.db.close().await.ok();
+        domain::db::close(self.db).await;
         tracing::info!("switchboard stopped");
         Ok(())
     }
