@@ -137,23 +137,32 @@ unsafe extern "C" fn sqlite_mem_shutdown(_: *mut c_void) {}
 /// once per connection and its cached plan is reused.
 async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
-    // SAFETY: `db` is the live connection handle, held locked for this call;
-    // SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an optional int* out-parameter.
-    let rc = unsafe {
-        libsqlite3_sys::sqlite3_db_config(
-            db,
-            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as c_int,
-            std::ptr::null_mut::<c_int>(),
-        )
-    };
+    // SAFETY: the handle is live and held locked for this call.
+    let rc = unsafe { enable_stable_plans(handle.as_raw_handle().as_ptr()) };
     if rc != libsqlite3_sys::SQLITE_OK {
         return Err(sea_orm::sqlx::Error::Configuration(
             format!("enabling SQLite's query planner stability guarantee failed ({rc})").into(),
         ));
     }
     Ok(())
+}
+
+/// Turns on the query planner stability guarantee (see `stable_plans`) for an open
+/// connection; SQLite's result code.
+///
+/// # Safety
+/// `db` must be an open connection that no other thread uses during the call.
+pub(crate) unsafe fn enable_stable_plans(db: *mut libsqlite3_sys::sqlite3) -> c_int {
+    // SAFETY: as the caller promises; SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an
+    // optional int* out-parameter.
+    unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    }
 }
 
 /// SQLite connections: SQLite has one writer at a time and each reader works on its

@@ -187,15 +187,8 @@ impl Connection {
         if rc != ffi::SQLITE_OK {
             return Err(connection.error(rc, "opening a read connection"));
         }
-        // SAFETY: `db` is open; the config takes an int and an optional int*.
-        let rc = unsafe {
-            ffi::sqlite3_db_config(
-                db,
-                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
-                1 as c_int,
-                std::ptr::null_mut::<c_int>(),
-            )
-        };
+        // SAFETY: `db` is open and used by this thread only.
+        let rc = unsafe { crate::db::enable_stable_plans(db) };
         if rc != ffi::SQLITE_OK {
             return Err(connection.error(rc, "enabling the query planner stability guarantee"));
         }
