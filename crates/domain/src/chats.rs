@@ -579,7 +579,7 @@ pub async fn find_chat_with_contact(
 }
 
 /// A chat and its contact, one row each.
-struct ChatWithContact;
+pub(crate) struct ChatWithContact;
 
 impl Decode for ChatWithContact {
     type Out = (chat::Model, contact::Model);

@@ -73,17 +73,21 @@ pub(crate) struct Readers {
 /// connect options are shared by the pool's clones and by no other pool).
 type Registry = Vec<(Arc<SqliteConnectOptions>, Arc<Readers>)>;
 
-fn registry() -> &'static Mutex<Registry> {
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
     static REGISTRY: Mutex<Registry> = Mutex::new(Vec::new());
-    &REGISTRY
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The connect options of `db`'s pool, which name it in the registry (SQLite only).
+fn pool_options(db: &DatabaseConnection) -> Option<Arc<SqliteConnectOptions>> {
+    (db.get_database_backend() == DbBackend::Sqlite).then(|| db.get_sqlite_connection_pool().connect_options())
 }
 
 /// Gives the pool's database direct connections, if it is a SQLite file.
 pub(crate) fn register(db: &DatabaseConnection) {
-    if db.get_database_backend() != DbBackend::Sqlite {
+    let Some(options) = pool_options(db) else {
         return;
-    }
-    let options = db.get_sqlite_connection_pool().connect_options();
+    };
     let file = options.get_filename();
     if !file.is_file() {
         return;
@@ -95,32 +99,19 @@ pub(crate) fn register(db: &DatabaseConnection) {
         path,
         idle: Mutex::new(Vec::new()),
     });
-    registry()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push((options, readers));
+    registry().push((options, readers));
 }
 
 /// Closes the database's direct connections (those in use close when their read ends).
 pub(crate) fn unregister(db: &DatabaseConnection) {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return;
+    if let Some(options) = pool_options(db) {
+        registry().retain(|(o, _)| !Arc::ptr_eq(o, &options));
     }
-    let options = db.get_sqlite_connection_pool().connect_options();
-    registry()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .retain(|(o, _)| !Arc::ptr_eq(o, &options));
 }
 
 fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let options = db.get_sqlite_connection_pool().connect_options();
+    let options = pool_options(db)?;
     registry()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
         .iter()
         .find(|(o, _)| Arc::ptr_eq(o, &options))
         .map(|(_, readers)| readers.clone())
@@ -490,17 +481,8 @@ mod tests {
     use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
     use super::*;
-    use crate::rows::{MessageRow, chat_at, contact_at};
-
-    struct ChatAndContact;
-
-    impl Decode for ChatAndContact {
-        type Out = (chat::Model, contact::Model);
-        fn decode<R: Row>(row: &R) -> Result<Self::Out> {
-            let mut at = 0;
-            Ok((chat_at(row, &mut at)?, contact_at(row, &mut at)?))
-        }
-    }
+    use crate::chats::ChatWithContact;
+    use crate::rows::MessageRow;
 
     /// The rows of `statement` read directly and through the pool.
     async fn both<D: Decode>(db: &DatabaseConnection, statement: Statement) -> (Vec<D::Out>, Vec<D::Out>) {
@@ -534,7 +516,7 @@ mod tests {
         let chats = chat::Entity::find()
             .filter(chat::Column::WorkspaceId.eq(seeded.workspace_id))
             .find_also_related(contact::Entity);
-        let (direct, pooled) = both::<ChatAndContact>(&db, chats.clone().build(backend)).await;
+        let (direct, pooled) = both::<ChatWithContact>(&db, chats.clone().build(backend)).await;
         assert_eq!(direct.len(), 40);
         assert_eq!(direct, pooled);
         assert!(direct.iter().any(|(c, _)| c.closed_at.is_none()) && direct.iter().any(|(c, _)| c.closed_at.is_some()));
@@ -549,7 +531,7 @@ mod tests {
             .order_by_desc(chat::Column::LastActivityAt)
             .limit(7)
             .offset(2);
-        let (direct, pooled) = both::<ChatAndContact>(&db, bounded.build(backend)).await;
+        let (direct, pooled) = both::<ChatWithContact>(&db, bounded.build(backend)).await;
         assert!(!direct.is_empty());
         assert_eq!(direct, pooled);
         assert!(

@@ -7,7 +7,6 @@ use entity::{chat, contact, message};
 use sea_orm::{DatabaseConnection, QueryTrait};
 
 use crate::direct::{Decode, Row, fetch_all};
-
 use crate::error::Result;
 
 /// Reads the column at `*$at` (a `&mut usize`) and moves past it.
