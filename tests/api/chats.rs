@@ -7,6 +7,7 @@ use crate::support::{Backend, contact, spawn_app};
 
 on_both_databases!(
     chats_come_most_recent_activity_first_with_a_cursor_per_page,
+    deep_pages_continue_where_the_first_pages_end,
     term_matches_every_contact_field_and_message_text_ignoring_case,
     state_private_and_unread_filters_combine,
     reading_a_chat_clears_its_unread_messages,
@@ -62,6 +63,42 @@ async fn chats_come_most_recent_activity_first_with_a_cursor_per_page(backend: B
         json!({"page": 1, "pages": 2, "limitation": 20, "total": 25, "totalIsExact": true})
     );
     assert_eq!(ids(&default.body), expected[..20]);
+    app.stop().await;
+}
+
+/// On PostgreSQL the first pages are read with their bounds written into the statement
+/// and deeper ones with them bound (`plans`): one chat per page across the change.
+async fn deep_pages_continue_where_the_first_pages_end(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let mut chat_ids = Vec::new();
+    for i in 0..203 {
+        let (_, chat_id, _) = app.incoming(&ws, &contact(&format!("c{i}"), "Person"), "hello").await;
+        chat_ids.push(chat_id);
+    }
+    chat_ids.reverse();
+    for page in [1, 2, 199, 200, 201, 202, 203] {
+        let answer = app.get(&format!("/v1/chats?page={page}&limitation=1"), &ws.token).await;
+        assert_eq!(ids(answer.assert_ok()), [chat_ids[page - 1]], "page {page}");
+    }
+    let (_, chat_id, _) = app.incoming(&ws, &contact("m", "Many"), "message 0").await;
+    for i in 1..203 {
+        app.incoming(&ws, &contact("m", "Many"), &format!("message {i}")).await;
+    }
+    for page in [1, 200, 201, 202, 203] {
+        let answer = app
+            .get(
+                &format!("/v1/chats/{chat_id}/messages?page={page}&limitation=1"),
+                &ws.token,
+            )
+            .await;
+        let body = answer.assert_ok();
+        assert_eq!(
+            body["collection"][0]["content"]["text"],
+            format!("message {}", 203 - page),
+            "page {page}"
+        );
+    }
     app.stop().await;
 }
 
