@@ -139,8 +139,10 @@ pub async fn list(
         }
         Selector::Unread => query = query.filter(chat::Column::UnreadCount.gt(0)),
     }
+    let mut collected = false;
     if let Some(term) = &filter.term {
         let common = is_common(db, term).await?;
+        collected = term.is_indexable() && !common;
         query = query.filter(term_condition(
             db.get_database_backend(),
             caller.workspace_id,
@@ -153,12 +155,22 @@ pub async fn list(
         caller.workspace_id, filter.state, filter.selector, filter.term
     );
     let generation = crate::cache::generation();
-    let rows = query
-        .clone()
-        .order_by_desc(chat::Column::LastActivityAt)
-        .order_by_desc(chat::Column::Id)
+    let in_list_order = |query: sea_orm::Select<chat::Entity>| {
+        query
+            .order_by_desc(chat::Column::LastActivityAt)
+            .order_by_desc(chat::Column::Id)
+    };
+    let mut rows = in_list_order(query.clone())
         .limit(page.limitation)
         .offset(page.offset());
+    if collected {
+        // A rare term's matches are collected and sorted, not walked in list order:
+        // sort them by their chats alone and cut the page, then join contacts and last
+        // messages to the page's chats only, not to every match (57 matches at 1M
+        // chats: the statement 206 → 173 µs, the request 7 % fewer instructions).
+        let page_ids = rows.select_only().column(chat::Column::Id).into_query();
+        rows = in_list_order(chat::Entity::find().filter(chat::Column::Id.in_subquery(page_ids)));
+    }
     let views = joined_views(db, rows).await?;
     // A short page tells the total (as `paging::page_of` does): a search for a new
     // term, whose total nothing has counted yet, then needs no count.
