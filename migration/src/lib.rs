@@ -11,6 +11,7 @@ mod m20261121_000005_create_search_indexes;
 mod m20261121_000006_queue_webhook_deliveries;
 mod m20261121_000007_contact_search_index;
 mod m20261121_000008_external_id_first;
+mod m20261122_000009_short_search_pending_lists;
 
 pub use m20261121_000007_contact_search_index::CONTACT_SEARCH_EXPRESSION;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_queue_webhook_deliveries::Migration),
             Box::new(m20261121_000007_contact_search_index::Migration),
             Box::new(m20261121_000008_external_id_first::Migration),
+            Box::new(m20261122_000009_short_search_pending_lists::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ on_both_databases!(
     totals_are_exact_below_the_cap_and_flagged_above_it,
     a_common_term_lists_its_chats_in_activity_order,
     a_seeded_workspace_is_complete_and_searchable,
+    new_contacts_are_in_the_search_index_at_once,
 );
 
 async fn found(app: &TestApp, ws: &Workspace, term: &str) -> Vec<i64> {
@@ -347,4 +348,47 @@ async fn a_seeded_workspace_is_complete_and_searchable(backend: Backend) {
     }
     drop(server);
     crate::support::drop_database(&url).await;
+}
+
+/// A burst of new contacts is found at once; on PostgreSQL the contact index takes
+/// them into the index proper and the message index's pending list is kept short, so
+/// that no search reads a long unsorted list (migration 9).
+async fn new_contacts_are_in_the_search_index_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let mut chats = Vec::new();
+    for i in 0..30 {
+        let (_, chat, _) = app
+            .incoming(
+                &ws,
+                &contact(&format!("burst-{i}"), &format!("Quokka{i:02} Burst")),
+                "hi",
+            )
+            .await;
+        chats.push(chat);
+    }
+    assert_eq!(found(&app, &ws, "kka07 bu").await, [chats[7]]);
+    let newest: Vec<i64> = chats[10..].iter().rev().copied().collect();
+    assert_eq!(found(&app, &ws, "QUOKKA").await, newest);
+    if backend == Backend::Postgres {
+        for (index, expected) in [
+            ("contact_search_trgm", "fastupdate=off"),
+            ("message_text_trgm", "gin_pending_list_limit=256"),
+        ] {
+            let row = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    app.db.get_database_backend(),
+                    format!(
+                        "SELECT array_to_string(reloptions, ',') AS options FROM pg_class WHERE relname = '{index}'"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .expect("the search index exists");
+            let options: Option<String> = row.try_get("", "options").unwrap();
+            assert_eq!(options.as_deref(), Some(expected), "{index}");
+        }
+    }
+    app.stop().await;
 }
