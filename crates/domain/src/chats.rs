@@ -121,9 +121,17 @@ pub async fn list(
     filter: &ChatFilter,
     page: PageRequest,
 ) -> Result<(Cursor, Vec<ChatView>)> {
+    // The state and the unread filter are written into the statement, not bound:
+    // PostgreSQL then plans each list once per connection. With `state = $2` it
+    // re-planned every open or closed list (its generic plan, priced for an unknown
+    // state, never beat a custom one), and with `unread_count > $2` its generic plan
+    // could not use the unread lists' partial indexes.
+    let literal =
+        |column: chat::Column, value: sea_orm::Value| (Expr::col((chat::Entity, column)), Expr::Constant(value));
     let mut query = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
     if let Some(state) = filter.state {
-        query = query.filter(chat::Column::State.eq(state.as_str()));
+        let (column, value) = literal(chat::Column::State, state.as_str().into());
+        query = query.filter(column.eq(value));
     }
     match filter.selector {
         Selector::None => {}
@@ -137,7 +145,10 @@ pub async fn list(
             }
             query = query.filter(chat::Column::OperatorId.eq(operator_id));
         }
-        Selector::Unread => query = query.filter(chat::Column::UnreadCount.gt(0)),
+        Selector::Unread => {
+            let (column, value) = literal(chat::Column::UnreadCount, 0i32.into());
+            query = query.filter(column.gt(value));
+        }
     }
     let mut collected = false;
     if let Some(term) = &filter.term {
