@@ -330,3 +330,80 @@ async fn a_server_carries_on_after_postgresql_drops_its_connections() {
     assert_eq!(page.body["collection"][0]["id"], message, "{page:?}");
     app.stop().await;
 }
+
+/// On PostgreSQL the chat list, a chat and message pages read on connections of their
+/// own (no test round trip after each statement), with their filters and page bounds
+/// written into the statement so that PostgreSQL plans it once. A read connection that
+/// PostgreSQL dropped is replaced by the next read, which still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_hot_reads_have_connections_of_their_own() {
+    use sea_orm::ConnectionTrait;
+    if crate::support::postgres_url().is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set; postgresql_hot_reads_have_connections_of_their_own did not run");
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let ws = app.workspace("Acme").await;
+    let (_, open, _) = app.incoming(&ws, &contact("a", "Olha"), "hello").await;
+    let (_, closed, _) = app.incoming(&ws, &contact("b", "Taras"), "bye").await;
+    app.put(&format!("/v1/chats/{closed}/close"), &ws.token)
+        .await
+        .assert_ok();
+    let ids = |answer: &crate::support::Answer| -> Vec<i64> {
+        answer.assert_ok()["collection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(&app.get("/v1/chats?state=open&limitation=20", &ws.token).await),
+        [open]
+    );
+
+    let admin = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    let read_connections = |action: &str| {
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT {action} FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{}'",
+                switchboard::domain::pgread::READ_APPLICATION_NAME
+            ),
+        )
+    };
+    let statements: Vec<String> = admin
+        .query_all_raw(read_connections("query"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "query").unwrap())
+        .collect();
+    assert!(
+        statements
+            .iter()
+            .any(|q| q.contains(r#""chat"."state" = 'open'"#) && q.ends_with("LIMIT 20") && !q.contains("$2")),
+        "the open list was read on a read connection, its state and bounds in the statement: {statements:?}"
+    );
+
+    // PostgreSQL drops the read connections; the very next reads open new ones.
+    let dropped = admin
+        .query_all_raw(read_connections("pg_terminate_backend(pid)"))
+        .await
+        .unwrap();
+    assert!(!dropped.is_empty());
+    assert_eq!(
+        ids(&app.get("/v1/chats?state=closed&limitation=20", &ws.token).await),
+        [closed]
+    );
+    assert_eq!(
+        ids(&app.get("/v1/chats?state=open&limitation=20", &ws.token).await),
+        [open]
+    );
+    let page = app
+        .get(&format!("/v1/chats/{open}/messages?limitation=20"), &ws.token)
+        .await;
+    assert_eq!(page.assert_ok()["collection"][0]["content"]["text"], "hello");
+    admin.close().await.ok();
+    app.stop().await;
+}

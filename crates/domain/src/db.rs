@@ -59,6 +59,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     }
     let db = Database::connect(options).await?;
     crate::direct::register(&db);
+    crate::pgread::register(&db);
     Ok(db)
 }
 
@@ -225,10 +226,11 @@ async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Res
 /// id is the second).
 const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 
-/// Closes the database: its direct read connections (`direct`), then the pool, whose
+/// Closes the database: its direct read connections (`direct`, `pgread`), then the pool, whose
 /// last SQLite connection then checkpoints the write-ahead log into the database file.
 pub async fn close(db: DatabaseConnection) {
     crate::direct::unregister(&db);
+    crate::pgread::unregister(&db);
     db.close().await.ok();
 }
 

@@ -45,19 +45,20 @@ pub(crate) trait Decode {
     fn decode<R: Row>(row: &R) -> Result<Self::Out>;
 }
 
-/// The rows of `statement`, decoded: on a direct connection when `db` is a SQLite file,
-/// else through the pool (on PostgreSQL with its page bounds written as numbers, see
-/// `plans`).
+/// The rows of `statement`, decoded: on a direct connection when `db` is a SQLite file
+/// or PostgreSQL (there with its page bounds written as numbers, see `plans`), else
+/// through the pool.
 pub(crate) async fn fetch_all<D: Decode>(db: &DatabaseConnection, statement: Statement) -> Result<Vec<D::Out>> {
     if let Some(readers) = readers_of(db)
         && let Some(rows) = readers.fetch_all::<D>(&statement)
     {
         return rows;
     }
-    let statement = match db.get_database_backend() {
-        DbBackend::Postgres => crate::plans::with_literal_page_bounds(statement),
-        _ => statement,
-    };
+    if let Some(readers) = crate::pgread::readers_of(db) {
+        let statement = crate::plans::with_literal_page_bounds(statement);
+        let rows = readers.fetch_all(&statement).await?;
+        return rows.iter().map(D::decode).collect();
+    }
     let rows = sea_orm::ConnectionTrait::query_all_raw(db, statement).await?;
     rows.iter().map(D::decode).collect()
 }

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod messages;
 pub mod operators;
 pub mod paging;
+pub mod pgread;
 mod plans;
 mod rows;
 pub mod seed;
