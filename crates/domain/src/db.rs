@@ -230,7 +230,7 @@ const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 /// last SQLite connection then checkpoints the write-ahead log into the database file.
 pub async fn close(db: DatabaseConnection) {
     crate::direct::unregister(&db);
-    crate::pgread::unregister(&db);
+    crate::pgread::unregister(&db).await;
     db.close().await.ok();
 }
 

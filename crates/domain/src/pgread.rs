@@ -63,11 +63,25 @@ pub(crate) fn register(db: &DatabaseConnection) {
     }
 }
 
-/// Closes the database's idle direct connections (those in use close when their
-/// read ends).
-pub(crate) fn unregister(db: &DatabaseConnection) {
-    if let Some(options) = pool_options(db) {
-        registry().retain(|(o, _)| !Arc::ptr_eq(o, &options));
+/// Closes the database's idle direct connections, telling PostgreSQL (those in use
+/// close when their read ends).
+pub(crate) async fn unregister(db: &DatabaseConnection) {
+    let Some(options) = pool_options(db) else {
+        return;
+    };
+    let mut removed = Vec::new();
+    registry().retain(|(o, readers)| {
+        let keep = !Arc::ptr_eq(o, &options);
+        if !keep {
+            removed.push(readers.clone());
+        }
+        keep
+    });
+    for readers in removed {
+        let idle = std::mem::take(&mut *readers.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for connection in idle {
+            sqlx::Connection::close(connection).await.ok();
+        }
     }
 }
 
