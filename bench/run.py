@@ -2,8 +2,8 @@
 """Switchboard's benchmark suite.
 
 Seeds workspaces of the given sizes (10 messages per chat), starts the release
-server pinned to CPU 0, drives it with wrk pinned to CPU 1, and records throughput,
-p50/p99 latency and the server's peak RSS for each scenario, next to /health/live
+server pinned to CPU 0, drives it with wrk pinned to CPU 1 (PostgreSQL's processes
+too, while measuring: see --postgres-cpus), and records throughput, p50/p99 latency and the server's peak RSS for each scenario, next to /health/live
 measured in the same run. Writes bench/results/<date>-<db>.json and .md.
 
     python3 bench/run.py --db sqlite --db postgres --chats 10000 --chats 1000000
@@ -187,8 +187,20 @@ def machine():
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "kernel": platform.release()}
 
 
-def run(kind, sizes, seconds):
+def pin_postgres(cpus):
+    """Sets the CPUs of PostgreSQL's processes (the postmaster and its backends; backends
+    started later inherit the postmaster's). Returns whether every process took it."""
+    pids = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split()
+    # A backend that ended between the listing and taskset needs no pinning.
+    done = [subprocess.run(["taskset", "-p", "-c", cpus, pid], capture_output=True).returncode == 0
+            or not os.path.exists(f"/proc/{pid}") for pid in pids]
+    return bool(pids) and all(done)
+
+
+def run(kind, sizes, seconds, postgres_cpus=None):
     results = {"db": kind, "date": datetime.date.today().isoformat(), "machine": machine(), "sizes": {}}
+    if kind == "postgres":
+        results["postgres_cpus"] = postgres_cpus or "any"
     for chats in sizes:
         label = f"{kind}_{chats}"
         db_url = fresh_database(kind, label)
@@ -196,6 +208,12 @@ def run(kind, sizes, seconds):
         seeded = seed(db_url, chats)
         seed_seconds = round(time.time() - started, 1)
         print(f"[{kind}] seeded {chats} chats in {seed_seconds} s", file=sys.stderr)
+        if kind == "postgres" and postgres_cpus:
+            # The server has core 0 to itself, as beside a database on a host of its
+            # own: PostgreSQL's backends share core 1 with the load generator.
+            if not pin_postgres(postgres_cpus):
+                print(f"[{kind}] could not pin PostgreSQL to CPU {postgres_cpus}", file=sys.stderr)
+                results["postgres_cpus"] = "any (pinning failed)"
         server = Server(db_url)
         try:
             figures = {}
@@ -213,6 +231,8 @@ def run(kind, sizes, seconds):
             }
         finally:
             server.stop()
+            if kind == "postgres" and postgres_cpus:
+                pin_postgres(f"0-{os.cpu_count() - 1}")
     return results
 
 
@@ -238,6 +258,9 @@ def main():
     parser.add_argument("--chats", action="append", type=int)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--label", help="written to bench/results/<date>-<label>-<db>.json")
+    parser.add_argument("--postgres-cpus", default="1",
+                        help="CPUs PostgreSQL's processes are pinned to while measuring (default 1, the load "
+                        "generator's; 'any' leaves them to the scheduler, sharing the server's core)")
     parser.add_argument("--binary", help="a switchboard binary to measure instead of building this checkout "
                         "(for comparing two builds in the same hour)")
     args = parser.parse_args()
@@ -254,7 +277,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     all_results = []
     for kind in dbs:
-        res = run(kind, sizes, args.seconds)
+        res = run(kind, sizes, args.seconds, None if args.postgres_cpus == "any" else args.postgres_cpus)
         all_results.append(res)
         name = f"{res['date']}-{args.label}-{kind}" if args.label else f"{res['date']}-{kind}"
         stem = os.path.join(out_dir, name)

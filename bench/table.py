@@ -52,7 +52,8 @@ def main():
         if run:
             rss = ", ".join(f"{int(s):,} chats: {d['peak_rss_mb']} MB" for s, d in run["sizes"].items())
             seed = ", ".join(f"{int(s):,} chats: {d['seed_seconds']} s" for s, d in run["sizes"].items())
-            print(f"\n{db}: peak RSS {rss}; seeding {seed}.")
+            pinned = f"; PostgreSQL's processes on CPU {run['postgres_cpus']}" if "postgres_cpus" in run else ""
+            print(f"\n{db}: peak RSS {rss}; seeding {seed}{pinned}.")
 
 
 if __name__ == "__main__":
