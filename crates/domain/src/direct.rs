@@ -75,14 +75,39 @@ pub(crate) struct Readers {
     idle: Mutex<Vec<Connection>>,
 }
 
-/// The databases that have direct connections, by the pool they belong to (its
-/// connect options are shared by the pool's clones and by no other pool).
-type Registry = Vec<(Arc<SqliteConnectOptions>, Arc<Readers>)>;
+/// The databases that have direct connections (`R`), by the pool they belong to: its
+/// connect options (`O`), shared by the pool's clones and by no other pool.
+pub(crate) struct Registry<O, R>(Mutex<Vec<(Arc<O>, Arc<R>)>>);
 
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    static REGISTRY: Mutex<Registry> = Mutex::new(Vec::new());
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+impl<O, R> Registry<O, R> {
+    pub(crate) const fn new() -> Self {
+        Registry(Mutex::new(Vec::new()))
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<(Arc<O>, Arc<R>)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn add(&self, options: Arc<O>, readers: R) {
+        self.entries().push((options, Arc::new(readers)));
+    }
+
+    /// Takes the pool's entry out, if it has one.
+    pub(crate) fn remove(&self, options: &Arc<O>) -> Option<Arc<R>> {
+        let mut entries = self.entries();
+        let at = entries.iter().position(|(o, _)| Arc::ptr_eq(o, options))?;
+        Some(entries.swap_remove(at).1)
+    }
+
+    pub(crate) fn find(&self, options: &Arc<O>) -> Option<Arc<R>> {
+        self.entries()
+            .iter()
+            .find(|(o, _)| Arc::ptr_eq(o, options))
+            .map(|(_, readers)| readers.clone())
+    }
 }
+
+static REGISTRY: Registry<SqliteConnectOptions, Readers> = Registry::new();
 
 /// The connect options of `db`'s pool, which name it in the registry (SQLite only).
 fn pool_options(db: &DatabaseConnection) -> Option<Arc<SqliteConnectOptions>> {
@@ -101,26 +126,22 @@ pub(crate) fn register(db: &DatabaseConnection) {
     let Some(path) = file.to_str().and_then(|p| CString::new(p).ok()) else {
         return;
     };
-    let readers = Arc::new(Readers {
+    let readers = Readers {
         path,
         idle: Mutex::new(Vec::new()),
-    });
-    registry().push((options, readers));
+    };
+    REGISTRY.add(options, readers);
 }
 
 /// Closes the database's direct connections (those in use close when their read ends).
 pub(crate) fn unregister(db: &DatabaseConnection) {
     if let Some(options) = pool_options(db) {
-        registry().retain(|(o, _)| !Arc::ptr_eq(o, &options));
+        REGISTRY.remove(&options);
     }
 }
 
 fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
-    let options = pool_options(db)?;
-    registry()
-        .iter()
-        .find(|(o, _)| Arc::ptr_eq(o, &options))
-        .map(|(_, readers)| readers.clone())
+    REGISTRY.find(&pool_options(db)?)
 }
 
 impl Readers {

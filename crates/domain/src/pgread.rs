@@ -38,14 +38,7 @@ pub(crate) struct Readers {
     permits: tokio::sync::Semaphore,
 }
 
-/// The databases that have direct connections, by the pool they belong to (its
-/// connect options are shared by the pool's clones and by no other pool).
-type Registry = Vec<(Arc<PgConnectOptions>, Arc<Readers>)>;
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    static REGISTRY: Mutex<Registry> = Mutex::new(Vec::new());
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
-}
+static REGISTRY: crate::direct::Registry<PgConnectOptions, Readers> = crate::direct::Registry::new();
 
 fn pool_options(db: &DatabaseConnection) -> Option<Arc<PgConnectOptions>> {
     (db.get_database_backend() == DbBackend::Postgres).then(|| db.get_postgres_connection_pool().connect_options())
@@ -54,43 +47,29 @@ fn pool_options(db: &DatabaseConnection) -> Option<Arc<PgConnectOptions>> {
 /// Gives the pool's database direct connections, if it is PostgreSQL.
 pub(crate) fn register(db: &DatabaseConnection) {
     if let Some(options) = pool_options(db) {
-        let readers = Arc::new(Readers {
+        let readers = Readers {
             options: options.as_ref().clone().application_name(READ_APPLICATION_NAME),
             idle: Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(MAX_READERS),
-        });
-        registry().push((options, readers));
+        };
+        REGISTRY.add(options, readers);
     }
 }
 
 /// Closes the database's idle direct connections, telling PostgreSQL (those in use
 /// close when their read ends).
 pub(crate) async fn unregister(db: &DatabaseConnection) {
-    let Some(options) = pool_options(db) else {
+    let Some(readers) = pool_options(db).and_then(|options| REGISTRY.remove(&options)) else {
         return;
     };
-    let mut removed = Vec::new();
-    registry().retain(|(o, readers)| {
-        let keep = !Arc::ptr_eq(o, &options);
-        if !keep {
-            removed.push(readers.clone());
-        }
-        keep
-    });
-    for readers in removed {
-        let idle = std::mem::take(&mut *readers.idle.lock().unwrap_or_else(PoisonError::into_inner));
-        for connection in idle {
-            sqlx::Connection::close(connection).await.ok();
-        }
+    let idle = std::mem::take(&mut *readers.idle.lock().unwrap_or_else(PoisonError::into_inner));
+    for connection in idle {
+        sqlx::Connection::close(connection).await.ok();
     }
 }
 
 pub(crate) fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
-    let options = pool_options(db)?;
-    registry()
-        .iter()
-        .find(|(o, _)| Arc::ptr_eq(o, &options))
-        .map(|(_, readers)| readers.clone())
+    REGISTRY.find(&pool_options(db)?)
 }
 
 impl Readers {
