@@ -29,6 +29,10 @@ use crate::error::{Error, Result};
 /// PostgreSQL each open at most this many more.
 pub const MAX_READERS: usize = 8;
 
+/// How long a read waits for a connection to come free or to open, as long as the
+/// pool waits for one of its own (`db::connect`).
+const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The `application_name` of the direct connections, as `pg_stat_activity` shows them.
 pub const READ_APPLICATION_NAME: &str = "switchboard-read";
 
@@ -75,8 +79,12 @@ pub(crate) fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
 impl Readers {
     /// The rows of `statement`, read outside any transaction.
     pub(crate) async fn fetch_all(&self, statement: &Statement) -> Result<Vec<QueryResult>> {
-        // The semaphore is never closed, so acquiring only waits.
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        // The semaphore is never closed, so acquiring only waits (as long as the pool
+        // waits for a connection at most).
+        let _permit = tokio::time::timeout(WAIT_LIMIT, self.permits.acquire())
+            .await
+            .map_err(|_| Error::internal("no PostgreSQL read connection came free in time"))?
+            .map_err(Error::internal)?;
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let (mut connection, was_idle) = match idle {
             Some(connection) => (connection, true),
@@ -100,7 +108,10 @@ impl Readers {
     }
 
     async fn connect(&self) -> Result<PgConnection> {
-        self.options.connect().await.map_err(Error::internal)
+        tokio::time::timeout(WAIT_LIMIT, self.options.connect())
+            .await
+            .map_err(|_| Error::internal("PostgreSQL did not accept a read connection in time"))?
+            .map_err(Error::internal)
     }
 }
 
