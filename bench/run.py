@@ -3,8 +3,9 @@
 
 Seeds workspaces of the given sizes (10 messages per chat), starts the release
 server pinned to CPU 0, drives it with wrk pinned to CPU 1 (PostgreSQL's processes
-too, while measuring: see --postgres-cpus), and records throughput, p50/p99 latency and the server's peak RSS for each scenario, next to /health/live
-measured in the same run. Writes bench/results/<date>-<db>.json and .md.
+too, while measuring: see --postgres-cpus), and records throughput, p50/p99 latency
+and the server's peak RSS for each scenario, next to /health/live measured in the
+same run. Writes bench/results/<date>-<db>.json and .md.
 
     python3 bench/run.py --db sqlite --db postgres --chats 10000 --chats 1000000
 """
@@ -197,10 +198,11 @@ def pin_postgres(cpus):
     return bool(pids) and all(done)
 
 
-def run(kind, sizes, seconds, postgres_cpus=None):
+def run(kind, sizes, seconds, postgres_cpus="any"):
     results = {"db": kind, "date": datetime.date.today().isoformat(), "machine": machine(), "sizes": {}}
     if kind == "postgres":
-        results["postgres_cpus"] = postgres_cpus or "any"
+        results["postgres_cpus"] = postgres_cpus
+    pinned = kind == "postgres" and postgres_cpus != "any"
     for chats in sizes:
         label = f"{kind}_{chats}"
         db_url = fresh_database(kind, label)
@@ -208,7 +210,7 @@ def run(kind, sizes, seconds, postgres_cpus=None):
         seeded = seed(db_url, chats)
         seed_seconds = round(time.time() - started, 1)
         print(f"[{kind}] seeded {chats} chats in {seed_seconds} s", file=sys.stderr)
-        if kind == "postgres" and postgres_cpus:
+        if pinned:
             # The server has core 0 to itself, as beside a database on a host of its
             # own: PostgreSQL's backends share core 1 with the load generator.
             if not pin_postgres(postgres_cpus):
@@ -231,7 +233,7 @@ def run(kind, sizes, seconds, postgres_cpus=None):
             }
         finally:
             server.stop()
-            if kind == "postgres" and postgres_cpus:
+            if pinned:
                 pin_postgres(f"0-{os.cpu_count() - 1}")
     return results
 
@@ -277,7 +279,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     all_results = []
     for kind in dbs:
-        res = run(kind, sizes, args.seconds, None if args.postgres_cpus == "any" else args.postgres_cpus)
+        res = run(kind, sizes, args.seconds, args.postgres_cpus)
         all_results.append(res)
         name = f"{res['date']}-{args.label}-{kind}" if args.label else f"{res['date']}-{kind}"
         stem = os.path.join(out_dir, name)

@@ -126,12 +126,9 @@ pub async fn list(
     // re-planned every open or closed list (its generic plan, priced for an unknown
     // state, never beat a custom one), and with `unread_count > $2` its generic plan
     // could not use the unread lists' partial indexes.
-    let literal =
-        |column: chat::Column, value: sea_orm::Value| (Expr::col((chat::Entity, column)), Expr::Constant(value));
     let mut query = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(caller.workspace_id));
     if let Some(state) = filter.state {
-        let (column, value) = literal(chat::Column::State, state.as_str().into());
-        query = query.filter(column.eq(value));
+        query = query.filter(Expr::col((chat::Entity, chat::Column::State)).eq(Expr::Constant(state.as_str().into())));
     }
     match filter.selector {
         Selector::None => {}
@@ -146,8 +143,7 @@ pub async fn list(
             query = query.filter(chat::Column::OperatorId.eq(operator_id));
         }
         Selector::Unread => {
-            let (column, value) = literal(chat::Column::UnreadCount, 0i32.into());
-            query = query.filter(column.gt(value));
+            query = query.filter(Expr::col((chat::Entity, chat::Column::UnreadCount)).gt(Expr::Constant(0i32.into())));
         }
     }
     let mut collected = false;
