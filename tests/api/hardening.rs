@@ -404,6 +404,22 @@ async fn postgresql_hot_reads_have_connections_of_their_own() {
         .get(&format!("/v1/chats/{open}/messages?limitation=20"), &ws.token)
         .await;
     assert_eq!(page.assert_ok()["collection"][0]["content"]["text"], "hello");
+    // The page was read with its chat and contact in one statement (PostgreSQL keeps
+    // the first 1,024 bytes of a statement's text: its select list and joins).
+    let statements: Vec<String> = admin
+        .query_all_raw(read_connections("query"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "query").unwrap())
+        .collect();
+    assert!(
+        statements
+            .iter()
+            .any(|q| q.contains(r#""m"."deleted_at" FROM "chat" INNER JOIN "contact""#)
+                && q.contains(r#"LEFT JOIN (SELECT "message"."id""#)),
+        "the message page and its chat were one statement: {statements:?}"
+    );
     admin.close().await.ok();
     app.stop().await;
 }

@@ -9,6 +9,7 @@ use crate::support::{Backend, contact, spawn_app};
 
 on_both_databases!(
     messages_page_by_keyset_and_by_time_window,
+    deep_pages_and_empty_windows_answer_with_the_chat,
     message_window_limits_and_conflicts_are_refused,
     unread_counts_and_mark_read_variants_agree_with_the_unread_selector,
     last_activity_answers_known_chats_only,
@@ -77,6 +78,63 @@ async fn messages_page_by_keyset_and_by_time_window(backend: Backend) {
         )
         .await;
     assert_eq!(ids(&newest_first.body), [sent[29], sent[28]]);
+    app.stop().await;
+}
+
+/// A chat's page is read with the chat itself; pages deeper than the inlined offsets
+/// (their offset bound), windows with nothing in them and pages past the end still
+/// answer the chat's messages, and nothing of a chat in another workspace.
+async fn deep_pages_and_empty_windows_answer_with_the_chat(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    let other = app.workspace("Globex").await;
+    let mut sent = Vec::new();
+    let mut chat = 0;
+    for i in 0..205 {
+        let (_, c, m) = app.incoming(&ws, &contact("c", "Olha"), &format!("message {i}")).await;
+        chat = c;
+        sent.push(m);
+    }
+    let page = |query: String| {
+        let app = &app;
+        let token = ws.token.clone();
+        async move { app.get(&format!("/v1/chats/{chat}/messages?{query}"), &token).await }
+    };
+    // Offsets 199 and 204: the first written into the statement, the second bound.
+    for n in [200usize, 205] {
+        let deep = page(format!("limitation=1&page={n}")).await;
+        assert_eq!(ids(deep.assert_ok()), [sent[205 - n]], "page {n}");
+        assert_eq!(
+            deep.body["cursor"],
+            json!({"page": n, "pages": 205, "limitation": 1, "total": 205, "totalIsExact": true})
+        );
+        assert_eq!(deep.body["collection"][0]["sender"]["name"], "Olha");
+    }
+    let beyond = page("limitation=1&page=206".into()).await;
+    assert_eq!(ids(beyond.assert_ok()), Vec::<i64>::new());
+    assert_eq!(beyond.body["cursor"]["total"], 205);
+    let deep_beyond = page("limitation=20&page=12".into()).await;
+    assert_eq!(ids(deep_beyond.assert_ok()), Vec::<i64>::new());
+    assert_eq!(deep_beyond.body["cursor"]["total"], 205);
+    // Windows the chat has nothing in: empty, with a total of 0, not "not found".
+    for query in [
+        format!("before={}&limit=5", sent[0]),
+        format!("after={}&limit=5", sent[204]),
+        "from=2999-01-01T00:00:00Z&limit=5".to_owned(),
+        "to=2000-01-01T00:00:00Z&ascending=true".to_owned(),
+    ] {
+        let empty = page(query.clone()).await;
+        assert_eq!(ids(empty.assert_ok()), Vec::<i64>::new(), "{query}");
+        assert_eq!(empty.body["cursor"]["total"], 0, "{query}");
+    }
+    // Another workspace sees none of it, in any window.
+    for query in ["limitation=1&page=205", "limit=5", "before=999999999&limit=5"] {
+        let refused = app
+            .get(&format!("/v1/chats/{chat}/messages?{query}"), &other.token)
+            .await;
+        assert_eq!(refused.status.as_u16(), 404, "{query}: {}", refused.body);
+        assert_eq!(refused.body["error"]["code"], "chat_not_found");
+    }
     app.stop().await;
 }
 

@@ -43,6 +43,20 @@ impl Row for sea_orm::QueryResult {
 pub(crate) trait Decode {
     type Out;
     fn decode<R: Row>(row: &R) -> Result<Self::Out>;
+    /// The `nth` row of a statement (from 0): a decoder whose rows repeat what the
+    /// first one said may read it from the first row only.
+    fn decode_nth<R: Row>(row: &R, nth: usize) -> Result<Self::Out> {
+        let _ = nth;
+        Self::decode(row)
+    }
+}
+
+/// Every row of a pooled query's result, decoded.
+fn decode_all<D: Decode>(rows: &[sea_orm::QueryResult]) -> Result<Vec<D::Out>> {
+    rows.iter()
+        .enumerate()
+        .map(|(nth, row)| D::decode_nth(row, nth))
+        .collect()
 }
 
 /// The rows of `statement`, decoded: on a direct connection when `db` is a SQLite file
@@ -56,11 +70,9 @@ pub(crate) async fn fetch_all<D: Decode>(db: &DatabaseConnection, statement: Sta
     }
     if let Some(readers) = crate::pgread::readers_of(db) {
         let statement = crate::plans::with_literal_page_bounds(statement);
-        let rows = readers.fetch_all(&statement).await?;
-        return rows.iter().map(D::decode).collect();
+        return decode_all::<D>(&readers.fetch_all(&statement).await?);
     }
-    let rows = sea_orm::ConnectionTrait::query_all_raw(db, statement).await?;
-    rows.iter().map(D::decode).collect()
+    decode_all::<D>(&sea_orm::ConnectionTrait::query_all_raw(db, statement).await?)
 }
 
 /// One row of `statement`, as `fetch_all` reads it (the first, if several).
@@ -285,7 +297,7 @@ impl Connection {
         loop {
             // SAFETY: `stmt` is live and bound; stepping reads the next row.
             match unsafe { ffi::sqlite3_step(stmt) } {
-                ffi::SQLITE_ROW => out.push(D::decode(&row)?),
+                ffi::SQLITE_ROW => out.push(D::decode_nth(&row, out.len())?),
                 ffi::SQLITE_DONE => return Ok(out),
                 rc => return Err(self.error(rc, "reading")),
             }

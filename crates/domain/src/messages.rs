@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use entity::{chat, contact, message, operator};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr, Statement, Value,
 };
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::chats::{find_chat, operators_by_id};
 use crate::db::begin_write;
+use crate::direct::{Decode, Row};
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::{self, EventKind};
 use crate::limits::MAX_IDEMPOTENCY_KEY_CHARS;
@@ -476,6 +477,11 @@ impl MessageWindow {
 
 /// The chat's messages in a window. Keyset and time windows read only the index
 /// range they show, however deep in the history they are.
+///
+/// The chat, its contact and the window are read in one statement (on PostgreSQL one
+/// round trip instead of two, see `window_statement`); only when that finds no row
+/// (no such chat in the workspace, or a page past the chat's last message) does a
+/// second statement tell the two apart.
 #[tracing::instrument(skip(db), fields(workspace = caller.workspace_id))]
 pub async fn window(
     db: &DatabaseConnection,
@@ -483,69 +489,209 @@ pub async fn window(
     chat_id: i64,
     window: MessageWindow,
 ) -> Result<(Cursor, Vec<MessageView>)> {
-    let (chat, contact) = crate::chats::find_chat_with_contact(db, caller, chat_id).await?;
-    let base = message::Entity::find().filter(message::Column::ChatId.eq(chat.id));
-    let (query, page) = match window {
-        MessageWindow::Page(page) => (
-            base.order_by_desc(message::Column::Id)
-                .offset(page.offset())
-                .limit(page.limitation),
-            page,
-        ),
-        MessageWindow::Before { id, limit } => (
-            base.filter(message::Column::Id.lt(id))
-                .order_by_desc(message::Column::Id)
-                .limit(limit),
-            PageRequest {
+    let rows = crate::direct::fetch_all::<WindowRow>(
+        db,
+        window_statement(db.get_database_backend(), caller, chat_id, &window),
+    )
+    .await?;
+    let mut rows = rows.into_iter();
+    let (chat, contact, messages) = match rows.next() {
+        Some((Some((chat, contact)), first)) => {
+            let messages: Vec<message::Model> = first.into_iter().chain(rows.filter_map(|(_, m)| m)).collect();
+            (chat, contact, messages)
+        }
+        _ => {
+            let (chat, contact) = crate::chats::find_chat_with_contact(db, caller, chat_id).await?;
+            (chat, contact, Vec::new())
+        }
+    };
+    let page = window.page_request();
+    let total = match crate::paging::known_total(&page, messages.len()) {
+        Some(total) => total,
+        None => count_capped(db, window.counted(chat.id).into_query()).await?,
+    };
+    let views = views_named(db, &chat, messages, Some(contact.name)).await?;
+    Ok((Cursor::new(page, total), views))
+}
+
+impl MessageWindow {
+    /// The page the window's cursor describes (a keyset or time window is one page of
+    /// its limit).
+    fn page_request(&self) -> PageRequest {
+        match *self {
+            MessageWindow::Page(page) => page,
+            MessageWindow::Before { limit, .. }
+            | MessageWindow::After { limit, .. }
+            | MessageWindow::Range { limit, .. } => PageRequest {
                 page: 1,
                 limitation: limit,
             },
-        ),
-        MessageWindow::After { id, limit } => (
-            base.filter(message::Column::Id.gt(id))
-                .order_by_asc(message::Column::Id)
-                .limit(limit),
-            PageRequest {
-                page: 1,
-                limitation: limit,
-            },
-        ),
+        }
+    }
+
+    /// The chat's messages the window pages through, unordered and unbounded (what a
+    /// full or past-the-end page's total counts).
+    fn counted(&self, chat_id: i64) -> sea_orm::Select<message::Entity> {
+        let base = message::Entity::find().filter(message::Column::ChatId.eq(chat_id));
+        match *self {
+            MessageWindow::Page(_) => base,
+            MessageWindow::Before { id, .. } => base.filter(message::Column::Id.lt(id)),
+            MessageWindow::After { id, .. } => base.filter(message::Column::Id.gt(id)),
+            MessageWindow::Range { from, to, .. } => base
+                .apply_if(from, |q, from| q.filter(message::Column::CreatedAt.gte(from)))
+                .apply_if(to, |q, to| q.filter(message::Column::CreatedAt.lte(to))),
+        }
+    }
+}
+
+/// The largest offset written into `window_statement` as a number; deeper ones are
+/// bound (each number is a statement of its own in the connections' caches).
+const MAX_INLINED_OFFSET: u64 = 200;
+
+/// One statement for the chat (in the caller's workspace), its contact and the
+/// window's messages: the chat joined to its contact and to the window, which is
+/// read in a subquery of its own (`LEFT JOIN (...) AS "m" ON TRUE`), so it walks the
+/// `(chat_id, id)` or `(chat_id, created_at)` index for its rows alone and the outer
+/// sort has at most a window's rows. A chat without messages in the window gives one
+/// row whose message columns are NULL; no chat, no row.
+///
+/// Written here rather than by sea-query, because its page bounds inside a subquery
+/// would be bound values: PostgreSQL would then plan it for every request (see
+/// `plans`). The bounds are whole numbers written as such (offsets up to
+/// `MAX_INLINED_OFFSET`); ids, times and the workspace are bound.
+fn window_statement(backend: DbBackend, caller: &Caller, chat_id: i64, window: &MessageWindow) -> Statement {
+    use std::fmt::Write;
+    let mut values: Vec<Value> = Vec::new();
+    let mut bind = |sql: &mut String, value: Value| {
+        values.push(value);
+        match backend {
+            DbBackend::Postgres => {
+                let _ = write!(sql, "${}", values.len());
+            }
+            _ => sql.push('?'),
+        }
+    };
+    let mut sql = String::with_capacity(1024);
+    sql.push_str("SELECT ");
+    sql.push_str(&window_columns().0);
+    sql.push_str(
+        " FROM \"chat\" INNER JOIN \"contact\" ON \"contact\".\"id\" = \"chat\".\"contact_id\" LEFT JOIN (SELECT ",
+    );
+    sql.push_str(&window_columns().1);
+    sql.push_str(" FROM \"message\" WHERE \"message\".\"chat_id\" = ");
+    bind(&mut sql, chat_id.into());
+    let (order, limit, offset): (&[(&str, bool)], u64, u64) = match *window {
+        MessageWindow::Page(page) => (&[("id", false)], page.limitation, page.offset()),
+        MessageWindow::Before { id, limit } => {
+            sql.push_str(" AND \"message\".\"id\" < ");
+            bind(&mut sql, id.into());
+            (&[("id", false)], limit, 0)
+        }
+        MessageWindow::After { id, limit } => {
+            sql.push_str(" AND \"message\".\"id\" > ");
+            bind(&mut sql, id.into());
+            (&[("id", true)], limit, 0)
+        }
         MessageWindow::Range {
             from,
             to,
             ascending,
             limit,
         } => {
-            let mut q = base;
             if let Some(from) = from {
-                q = q.filter(message::Column::CreatedAt.gte(from));
+                sql.push_str(" AND \"message\".\"created_at\" >= ");
+                bind(&mut sql, from.into());
             }
             if let Some(to) = to {
-                q = q.filter(message::Column::CreatedAt.lte(to));
+                sql.push_str(" AND \"message\".\"created_at\" <= ");
+                bind(&mut sql, to.into());
             }
-            let q = if ascending {
-                q.order_by_asc(message::Column::CreatedAt)
-                    .order_by_asc(message::Column::Id)
+            let order: &[(&str, bool)] = if ascending {
+                &[("created_at", true), ("id", true)]
             } else {
-                q.order_by_desc(message::Column::CreatedAt)
-                    .order_by_desc(message::Column::Id)
+                &[("created_at", false), ("id", false)]
             };
-            (
-                q.limit(limit),
-                PageRequest {
-                    page: 1,
-                    limitation: limit,
-                },
-            )
+            (order, limit, 0)
         }
     };
-    let rows = crate::rows::messages(db, query.clone()).await?;
-    let total = match crate::paging::known_total(&page, rows.len()) {
-        Some(total) => total,
-        None => count_capped(db, query.into_query()).await?,
+    let order_by = |sql: &mut String, table: &str| {
+        sql.push_str(" ORDER BY ");
+        for (i, (column, ascending)) in order.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(
+                sql,
+                "\"{table}\".\"{column}\" {}",
+                if *ascending { "ASC" } else { "DESC" }
+            );
+        }
     };
-    let views = views_named(db, &chat, rows, Some(contact.name)).await?;
-    Ok((Cursor::new(page, total), views))
+    order_by(&mut sql, "message");
+    let _ = write!(sql, " LIMIT {limit}");
+    if offset > MAX_INLINED_OFFSET {
+        sql.push_str(" OFFSET ");
+        bind(&mut sql, offset.into());
+    } else if offset > 0 {
+        let _ = write!(sql, " OFFSET {offset}");
+    }
+    sql.push_str(") AS \"m\" ON TRUE WHERE \"chat\".\"id\" = ");
+    bind(&mut sql, chat_id.into());
+    sql.push_str(" AND \"chat\".\"workspace_id\" = ");
+    bind(&mut sql, caller.workspace_id.into());
+    order_by(&mut sql, "m");
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The outer select list of `window_statement` (the chat's, the contact's and the
+/// window's columns, in their models' field order) and the window's own.
+fn window_columns() -> &'static (String, String) {
+    use sea_orm::{IdenStatic, Iterable};
+    static COLUMNS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let list = |table: &str, names: Vec<&str>| {
+            names
+                .iter()
+                .map(|name| format!("\"{table}\".\"{name}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let messages: Vec<&str> = message::Column::iter().map(|c| c.as_str()).collect();
+        let outer = [
+            list("chat", chat::Column::iter().map(|c| c.as_str()).collect()),
+            list("contact", contact::Column::iter().map(|c| c.as_str()).collect()),
+            list("m", messages.clone()),
+        ]
+        .join(", ");
+        (outer, list("message", messages))
+    })
+}
+
+/// One row of `window_statement`: the chat and its contact (read from the first row
+/// only; the others repeat them) and a message of the window, if any.
+struct WindowRow;
+
+impl Decode for WindowRow {
+    type Out = (Option<(chat::Model, contact::Model)>, Option<message::Model>);
+    fn decode<R: Row>(row: &R) -> Result<Self::Out> {
+        Self::decode_nth(row, 0)
+    }
+    fn decode_nth<R: Row>(row: &R, nth: usize) -> Result<Self::Out> {
+        use sea_orm::Iterable;
+        let mut at = 0;
+        let chat = if nth == 0 {
+            let chat = crate::rows::chat_at(row, &mut at)?;
+            Some((chat, crate::rows::contact_at(row, &mut at)?))
+        } else {
+            at = chat::Column::iter().count() + contact::Column::iter().count();
+            None
+        };
+        let message = match row.get::<Option<i64>>(at)? {
+            Some(_) => Some(crate::rows::message_at(row, &mut at)?),
+            None => None,
+        };
+        Ok((chat, message))
+    }
 }
 
 /// An operator's own outgoing message in the chat, for editing or deleting.

@@ -4,9 +4,8 @@
 //! build their statements with sea-orm and read the columns in that order.
 
 use entity::{chat, contact, message};
-use sea_orm::{DatabaseConnection, QueryTrait};
 
-use crate::direct::{Decode, Row, fetch_all};
+use crate::direct::Row;
 use crate::error::Result;
 
 /// Reads the column at `*$at` (a `&mut usize`) and moves past it.
@@ -99,21 +98,15 @@ pub(crate) fn message_at<R: Row>(row: &R, at: &mut usize) -> Result<message::Mod
 }
 
 /// Messages, one per row.
+#[cfg(test)]
 pub(crate) struct MessageRow;
 
-impl Decode for MessageRow {
+#[cfg(test)]
+impl crate::direct::Decode for MessageRow {
     type Out = message::Model;
     fn decode<R: Row>(row: &R) -> Result<message::Model> {
         message_at(row, &mut 0)
     }
-}
-
-/// The messages `query` selects, in its order.
-pub(crate) async fn messages(
-    db: &DatabaseConnection,
-    query: sea_orm::Select<message::Entity>,
-) -> Result<Vec<message::Model>> {
-    fetch_all::<MessageRow>(db, query.build(db.get_database_backend())).await
 }
 
 #[cfg(test)]
