@@ -20,7 +20,7 @@
 use sea_orm::{Statement, Value};
 
 /// The largest offset written into a statement (ten pages of 20).
-const MAX_INLINED_OFFSET: u64 = 200;
+pub(crate) const MAX_INLINED_OFFSET: u64 = 200;
 
 /// `statement` with a trailing `LIMIT $n [OFFSET $m]` (its last bound values) written
 /// as numbers; any other statement unchanged.
