@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints the side-by-side Markdown table of BENCHMARKS.md from
 bench/results/<run>-sqlite.json and <run>-postgres.json, where <run> is the
-argument (e.g. 2026-11-21-plan-cache) or, without one, the newest date."""
+argument (e.g. 2026-11-21-plan-cache) or, without one, the newest date. A second
+argument names PostgreSQL's run when it differs from SQLite's."""
 
 import glob
 import json
@@ -27,6 +28,8 @@ TARGETS = {
 
 def newest(db):
     run = sys.argv[1] if len(sys.argv) > 1 else "*"
+    if db == "postgres" and len(sys.argv) > 2:
+        run = sys.argv[2]
     files = sorted(glob.glob(os.path.join(ROOT, "results", f"{run}-{db}.json")))
     return json.load(open(files[-1])) if files else None
 

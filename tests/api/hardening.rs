@@ -372,13 +372,17 @@ async fn postgresql_hot_reads_have_connections_of_their_own() {
             ),
         )
     };
-    let statements: Vec<String> = admin
-        .query_all_raw(read_connections("query"))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "query").unwrap())
-        .collect();
+    // What each read connection ran last.
+    let read_statements = || async {
+        admin
+            .query_all_raw(read_connections("query"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "query").unwrap())
+            .collect::<Vec<String>>()
+    };
+    let statements = read_statements().await;
     assert!(
         statements
             .iter()
@@ -406,13 +410,7 @@ async fn postgresql_hot_reads_have_connections_of_their_own() {
     assert_eq!(page.assert_ok()["collection"][0]["content"]["text"], "hello");
     // The page was read with its chat and contact in one statement (PostgreSQL keeps
     // the first 1,024 bytes of a statement's text: its select list and joins).
-    let statements: Vec<String> = admin
-        .query_all_raw(read_connections("query"))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "query").unwrap())
-        .collect();
+    let statements = read_statements().await;
     assert!(
         statements
             .iter()
