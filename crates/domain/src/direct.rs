@@ -521,7 +521,16 @@ mod tests {
 
     use super::*;
     use crate::chats::ChatWithContact;
-    use crate::rows::MessageRow;
+
+    /// Messages, one per row.
+    struct MessageRow;
+
+    impl Decode for MessageRow {
+        type Out = message::Model;
+        fn decode<R: Row>(row: &R) -> Result<message::Model> {
+            crate::rows::message_at(row, &mut 0)
+        }
+    }
 
     /// The rows of `statement` read directly and through the pool.
     async fn both<D: Decode>(db: &DatabaseConnection, statement: Statement) -> (Vec<D::Out>, Vec<D::Out>) {

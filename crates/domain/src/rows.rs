@@ -1,7 +1,8 @@
 //! Rows decoded by position. sea-orm selects an entity's columns in the order of its
 //! model's fields; reading them back by name would format and look up a name for
 //! every column of every row (a third of a chat list's CPU time), so the hot reads
-//! build their statements with sea-orm and read the columns in that order.
+//! build their statements with sea-orm (a message window's by hand, in the same
+//! order: `messages::window_statement`) and read the columns in that order.
 
 use entity::{chat, contact, message};
 
@@ -95,18 +96,6 @@ pub(crate) fn message_at<R: Row>(row: &R, at: &mut usize) -> Result<message::Mod
             deleted_at,
         }
     ))
-}
-
-/// Messages, one per row.
-#[cfg(test)]
-pub(crate) struct MessageRow;
-
-#[cfg(test)]
-impl crate::direct::Decode for MessageRow {
-    type Out = message::Model;
-    fn decode<R: Row>(row: &R) -> Result<message::Model> {
-        message_at(row, &mut 0)
-    }
 }
 
 #[cfg(test)]
