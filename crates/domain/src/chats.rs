@@ -170,7 +170,7 @@ pub async fn list(
     let mut rows = in_list_order(query.clone())
         .limit(page.limitation)
         .offset(page.offset());
-    if collected {
+    if collected && db.get_database_backend() == DbBackend::Sqlite {
         // A rare term's matches are collected and sorted, not walked in list order:
         // sort them by their chats alone and cut the page, then join contacts and last
         // messages to the page's chats only, not to every match (57 matches at 1M
@@ -355,15 +355,6 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
     if !term.is_indexable() {
         return Condition::all().add(chat::Column::ContactId.in_subquery(contacts_by_like()));
     }
-    // PostgreSQL: the four fields' trigram index, rechecked field by field.
-    let contacts_by_index = || {
-        let mut query = contacts_by_like();
-        query.and_where(Expr::cust_with_values(
-            format!("{} LIKE $1 ESCAPE '\\'", migration::CONTACT_SEARCH_EXPRESSION),
-            [pattern.clone()],
-        ));
-        query
-    };
     match (backend, common) {
         // A rare term: collect the few chats it matches (through the indexes), then
         // list them; one IN over a UNION lets the database start from the matches.
@@ -376,21 +367,19 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                 [phrase.clone(), phrase],
             ))
         }
-        (_, false) => {
-            let by_message = Query::select()
-                .column(message::Column::ChatId)
-                .from(message::Entity)
-                .and_where(like(Expr::col((message::Entity, message::Column::Text))))
-                .to_owned();
-            let by_contact = Query::select()
-                .column((chat::Entity, chat::Column::Id))
-                .from(chat::Entity)
-                .and_where(chat::Column::ContactId.in_subquery(contacts_by_index()))
-                .to_owned();
-            let mut matches = by_message;
-            matches.union(sea_orm::sea_query::UnionType::Distinct, by_contact);
-            Condition::all().add(chat::Column::Id.in_subquery(matches))
-        }
+        // PostgreSQL: the matches of the two trigram indexes, each gathered into an
+        // array once per execution, which the planner takes for a few ids each, so
+        // that it fetches the matching chats by primary key and by contact.
+        (_, false) => Condition::all().add(postgres_search(
+            format!(
+                "(\"chat\".\"id\" = ANY(ARRAY(SELECT \"message\".\"chat_id\" FROM \"message\" WHERE {texts})) \
+                 OR \"chat\".\"contact_id\" = ANY(ARRAY({contacts})))",
+                texts = postgres_like("\"message\".\"text\""),
+                contacts = postgres_contact_matches(),
+            ),
+            pattern,
+            workspace_id,
+        )),
         // A common term matches most chats: walk chats in list order and look at each
         // one's own messages, which stops after a page of matches.
         (DbBackend::Sqlite, true) => Condition::any()
@@ -402,25 +391,55 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                 "EXISTS (SELECT 1 FROM message m WHERE m.chat_id = \"chat\".\"id\" AND m.text LIKE ? ESCAPE '\\')",
                 [pattern.clone()],
             )),
-        (_, true) => {
-            let messages = Query::select()
-                .expr(Expr::val(1))
-                .from(message::Entity)
-                .and_where(
-                    Expr::col((message::Entity, message::Column::ChatId)).equals((chat::Entity, chat::Column::Id)),
-                )
-                .and_where(like(Expr::col((message::Entity, message::Column::Text))))
-                // `OFFSET 0` keeps PostgreSQL from turning the EXISTS into a hashed
-                // `IN` over every matching message of the workspace (it prices the
-                // probe for every chat, not the page's few): 72 ms → 0.7 ms for a
-                // term in a fifth of 100,000 messages.
-                .offset(0)
-                .to_owned();
-            Condition::any()
-                .add(chat::Column::ContactId.in_subquery(contacts_by_index()))
-                .add(Expr::exists(messages))
-        }
+        // `OFFSET 0` keeps PostgreSQL from turning the EXISTS into a hashed `IN` over
+        // every matching message of the workspace (it prices the probe for every chat,
+        // not the page's few): 72 ms → 0.7 ms for a term in a fifth of 100,000
+        // messages.
+        (_, true) => Condition::all().add(postgres_search(
+            format!(
+                "(\"chat\".\"contact_id\" IN ({contacts}) OR EXISTS(SELECT 1 FROM \"message\" \
+                 WHERE \"message\".\"chat_id\" = \"chat\".\"id\" AND {texts} OFFSET 0))",
+                texts = postgres_like("\"message\".\"text\""),
+                contacts = postgres_contact_matches(),
+            ),
+            pattern,
+            workspace_id,
+        )),
     }
+}
+
+/// A search condition for PostgreSQL, written with `$1` for the pattern and `$2` for
+/// the workspace.
+///
+/// PostgreSQL plans a prepared statement anew for each execution while it sees a value
+/// its plan depends on, and a search's pattern is one (its selectivity is estimated
+/// from the column's statistics): planning took 1–2 ms of each search, 3–10 times its
+/// execution. The pattern is therefore given as `(SELECT $1)`, a value PostgreSQL
+/// computes once per execution and cannot see into while planning, so that each
+/// search statement is planned once per connection, for every term, as the chat lists
+/// are; the trigram indexes still take it (an index condition may hold such a value).
+fn postgres_search(sql: String, pattern: String, workspace_id: i64) -> Expr {
+    Expr::cust_with_values(sql, [sea_orm::Value::from(pattern), sea_orm::Value::from(workspace_id)])
+}
+
+/// `column` (SQL) lower-cased and matched against the pattern of `postgres_search`.
+fn postgres_like(column: &str) -> String {
+    format!("lower({column}) LIKE (SELECT $1) ESCAPE '\\'")
+}
+
+/// The ids of the workspace's contacts matching `postgres_search`'s pattern: the four
+/// fields' trigram index (migration 7), rechecked field by field.
+fn postgres_contact_matches() -> String {
+    let field = |name: &str| postgres_like(&format!("\"contact\".\"{name}\""));
+    format!(
+        "SELECT \"contact\".\"id\" FROM \"contact\" WHERE \"contact\".\"workspace_id\" = $2 \
+         AND {expression} LIKE (SELECT $1) ESCAPE '\\' AND ({name} OR {username} OR {phone} OR {email})",
+        expression = migration::CONTACT_SEARCH_EXPRESSION,
+        name = field("name"),
+        username = field("username"),
+        phone = field("phone"),
+        email = field("email"),
+    )
 }
 
 /// Loads contacts, channels, assignees and last messages of `chats`.
@@ -967,5 +986,94 @@ mod tests {
     #[test]
     fn no_selector_means_every_chat() {
         assert_eq!(Selector::parse(None, Some(7)).unwrap(), Selector::None);
+    }
+
+    /// On PostgreSQL (`TEST_POSTGRES_URL`), each kind of search statement gets one
+    /// plan for every term: after PostgreSQL's five custom plans, a connection that
+    /// runs it for new terms reuses a generic plan instead of planning each execution.
+    #[tokio::test]
+    async fn postgresql_plans_a_search_once_for_every_term() {
+        use migration::MigratorTrait;
+        use sea_orm::{ConnectOptions, Database, Statement};
+        let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+            return;
+        };
+        let name = format!("switchboard_plans_{}", std::process::id());
+        let admin = Database::connect(&admin_url).await.expect("connect");
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').expect("a database in the URL");
+        let mut options = ConnectOptions::new(format!("{base}/{name}"));
+        // One connection, so that its prepared statements are the ones listed below.
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
+        // Statistics of a realistic workspace (the seed ends with VACUUM ANALYZE),
+        // from which PostgreSQL would estimate each term's matches if it saw them.
+        let seeded = crate::seed::seed(&db, "Plans", 2_000, 10, |_| {}).await.unwrap();
+        let terms = [
+            "delivery",
+            "refund",
+            "courier",
+            "shevchenko",
+            "ivan",
+            "outlook",
+            "order",
+            "status",
+            "zanzib",
+            "parcel",
+        ];
+        for common in [false, true] {
+            for term in terms {
+                let term = SearchTerm::parse(term).unwrap().unwrap();
+                let select = chat::Entity::find()
+                    .filter(chat::Column::WorkspaceId.eq(seeded.workspace_id))
+                    .filter(term_condition(DbBackend::Postgres, seeded.workspace_id, &term, common))
+                    .order_by_desc(chat::Column::LastActivityAt)
+                    .order_by_desc(chat::Column::Id)
+                    .limit(20);
+                let statement = crate::plans::with_literal_page_bounds(DbBackend::Postgres.build(&select.into_query()));
+                db.query_all_raw(statement).await.unwrap();
+            }
+        }
+        let plans = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+                 WHERE statement LIKE 'SELECT \"chat\".%' AND statement ILIKE '%lower(\"message\".\"text\")%'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(plans.len(), 2, "a rare and a common search statement");
+        for plan in plans {
+            let statement: String = plan.try_get("", "statement").unwrap();
+            let generic: i64 = plan.try_get("", "generic_plans").unwrap();
+            let custom: i64 = plan.try_get("", "custom_plans").unwrap();
+            assert!(
+                generic >= 4 && custom <= 6,
+                "{generic} generic and {custom} custom plans for {statement}"
+            );
+        }
+        db.close().await.unwrap();
+        // The service's own connections, pooled and direct, compile no statement.
+        let served = crate::db::connect(&format!("{base}/{name}")).await.unwrap();
+        let show_jit = Statement::from_string(DbBackend::Postgres, "SHOW jit");
+        let pooled = served.query_one_raw(show_jit.clone()).await.unwrap().unwrap();
+        assert_eq!(pooled.try_get_by_index::<String>(0).unwrap(), "off");
+        let readers = crate::pgread::readers_of(&served).expect("direct read connections");
+        let direct = readers.fetch_all(&show_jit).await.unwrap();
+        assert_eq!(direct[0].try_get_by_index::<String>(0).unwrap(), "off");
+        crate::pgread::unregister(&served).await;
+        served.close().await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
     }
 }

@@ -55,7 +55,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             .min_connections(1)
             // A ping on every checkout is one more round trip to PostgreSQL per
             // statement: ping only connections that have sat idle.
-            .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE);
+            .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
+            // No JIT compilation (the hot reads' connections take the same options).
+            // PostgreSQL compiles a statement whose estimated cost passes
+            // `jit_above_cost`, and a plan made for any search term is priced for a
+            // pattern that could match 50,000 of 10 million messages, so it passed:
+            // a rare-term search that runs in about 1 ms spent 19 ms compiling, at
+            // every execution. Every statement here reads or writes a page of rows
+            // through indexes, where compiling never pays.
+            .map_sqlx_postgres_opts(|opts| opts.options([("jit", "off")]));
     }
     let db = Database::connect(options).await?;
     crate::direct::register(&db);
