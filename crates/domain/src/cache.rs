@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A map whose entries expire after a time-to-live.
@@ -67,6 +67,73 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// One computation at a time per key: callers that find a computation of their key
+/// under way wait for it (`wait`) or leave it to finish (`try_start`), instead of
+/// running the same one beside it.
+pub struct Flights {
+    keys: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The right to compute one key's value; the next caller for that key may start when
+/// it is dropped.
+pub struct Flight<'a> {
+    flights: &'a Flights,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Flights {
+    pub fn new() -> Self {
+        Flights {
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock_of(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Waits until no other computation of `key` is under way, then starts this one.
+    pub async fn wait(&self, key: &str) -> Flight<'_> {
+        let guard = self.lock_of(key).lock_owned().await;
+        Flight {
+            flights: self,
+            key: key.to_owned(),
+            guard: Some(guard),
+        }
+    }
+
+    /// Starts a computation of `key` unless one is under way.
+    pub fn try_start(&self, key: &str) -> Option<Flight<'_>> {
+        let guard = self.lock_of(key).try_lock_owned().ok();
+        let flight = Flight {
+            flights: self,
+            key: key.to_owned(),
+            guard,
+        };
+        // Dropped at once when the key was taken, forgetting nothing another holds.
+        flight.guard.is_some().then_some(flight)
+    }
+}
+
+impl Default for Flights {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut keys = self.flights.keys.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the map holds the key's lock once no caller holds or waits for it.
+        if keys.get(&self.key).is_some_and(|lock| Arc::strong_count(lock) == 1) {
+            keys.remove(&self.key);
+        }
+    }
+}
+
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// How many changes this process has seen; cached results carry the generation they
@@ -112,5 +179,22 @@ mod tests {
         assert_eq!(cache.get_or_refresh(&"k", 5, limit), Some((1, true)), "being refreshed");
         std::thread::sleep(Duration::from_millis(220));
         assert_eq!(cache.get_or_refresh(&"k", 5, limit), None, "too old to hand out");
+    }
+
+    #[tokio::test]
+    async fn one_flight_per_key_at_a_time() {
+        let flights = Flights::new();
+        let first = flights.wait("a").await;
+        assert!(flights.try_start("a").is_none(), "a is under way");
+        let other = flights.try_start("b").expect("b is another key");
+        drop(other);
+        // A waiter starts only once the flight under way has ended.
+        let mut waiting = Box::pin(flights.wait("a"));
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx).is_ready())).await;
+        assert!(!polled, "waits while a is under way");
+        drop(first);
+        drop(waiting.await);
+        assert!(flights.keys.lock().unwrap().is_empty(), "ended keys are forgotten");
+        assert!(flights.try_start("a").is_some());
     }
 }
