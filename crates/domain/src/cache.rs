@@ -106,14 +106,13 @@ impl Flights {
 
     /// Starts a computation of `key` unless one is under way.
     pub fn try_start(&self, key: &str) -> Option<Flight<'_>> {
-        let guard = self.lock_of(key).try_lock_owned().ok();
-        let flight = Flight {
+        // A key that is taken stays known: its holder forgets it when done.
+        let guard = self.lock_of(key).try_lock_owned().ok()?;
+        Some(Flight {
             flights: self,
             key: key.to_owned(),
-            guard,
-        };
-        // Dropped at once when the key was taken, forgetting nothing another holds.
-        flight.guard.is_some().then_some(flight)
+            guard: Some(guard),
+        })
     }
 }
 

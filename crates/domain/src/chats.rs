@@ -146,16 +146,15 @@ pub async fn list(
             query = query.filter(Expr::col((chat::Entity, chat::Column::UnreadCount)).gt(Expr::Constant(0i32.into())));
         }
     }
-    let mut collected = false;
+    let backend = db.get_database_backend();
+    // Whether the page is cut from a rare term's collected matches before contacts
+    // and last messages are joined (below). Not on PostgreSQL, where the page's bounds
+    // would be bound inside a subquery and the statement planned at each request.
+    let mut cut_first = false;
     if let Some(term) = &filter.term {
         let common = is_common(db, term).await?;
-        collected = term.is_indexable() && !common;
-        query = query.filter(term_condition(
-            db.get_database_backend(),
-            caller.workspace_id,
-            term,
-            common,
-        ));
+        cut_first = backend == DbBackend::Sqlite && term.is_indexable() && !common;
+        query = query.filter(term_condition(backend, caller.workspace_id, term, common));
     }
     let key = format!(
         "{}|{:?}|{:?}|{:?}",
@@ -170,7 +169,7 @@ pub async fn list(
     let mut rows = in_list_order(query.clone())
         .limit(page.limitation)
         .offset(page.offset());
-    if collected && db.get_database_backend() == DbBackend::Sqlite {
+    if cut_first {
         // A rare term's matches are collected and sorted, not walked in list order:
         // sort them by their chats alone and cut the page, then join contacts and last
         // messages to the page's chats only, not to every match (57 matches at 1M
