@@ -13,6 +13,7 @@ on_both_databases!(
     search_finds_substrings_in_every_field_in_any_case,
     the_search_index_follows_inserts_edits_and_deletes,
     short_terms_match_contact_fields_without_message_texts,
+    terms_common_in_contacts_messages_or_both_list_their_chats_in_order,
     totals_are_exact_below_the_cap_and_flagged_above_it,
     a_common_term_lists_its_chats_in_activity_order,
     a_seeded_workspace_is_complete_and_searchable,
@@ -130,6 +131,13 @@ async fn short_terms_match_contact_fields_without_message_texts(backend: Backend
     let (_, by_name, _) = app.incoming(&ws, &contact("a", "Ed Wu"), "hello").await;
     app.incoming(&ws, &contact("b", "Someone"), "ed wu was here").await;
     assert_eq!(found(&app, &ws, "wu").await, vec![by_name]);
+    // Folded in every script, not only ASCII (SQLite's own `lower` and `LIKE` fold
+    // ASCII only).
+    let mut yulia = contact("c", "ЮЛІЯ Бо");
+    (yulia.username, yulia.email) = (None, None);
+    let (_, cyrillic, _) = app.incoming(&ws, &yulia, "hello").await;
+    assert_eq!(found(&app, &ws, "юл").await, vec![cyrillic]);
+    assert_eq!(found(&app, &ws, "Юл").await, vec![cyrillic]);
     assert_eq!(
         found(&app, &ws, "ed wu").await.len(),
         2,
@@ -141,7 +149,7 @@ async fn short_terms_match_contact_fields_without_message_texts(backend: Backend
 async fn totals_are_exact_below_the_cap_and_flagged_above_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
-    bulk_chats(&app, &ws, 10_000).await;
+    bulk_chats(&app, &ws, 10_000, "Bulk").await;
     let list = app.get("/v1/chats?limitation=20&page=3", &ws.token).await;
     let body = list.assert_ok();
     assert_eq!(
@@ -150,7 +158,7 @@ async fn totals_are_exact_below_the_cap_and_flagged_above_it(backend: Backend) {
     );
     assert_eq!(body["collection"].as_array().unwrap().len(), 20);
 
-    bulk_chats(&app, &ws, 5).await;
+    bulk_chats(&app, &ws, 5, "Bulk").await;
     // Rows written behind the API's back move no cache generation, as a change made
     // through another replica would not: once the totals' time-to-live is out, the
     // first list answers the old total and recounts in the background, and the
@@ -185,9 +193,9 @@ async fn totals_are_exact_below_the_cap_and_flagged_above_it(backend: Backend) {
     app.stop().await;
 }
 
-/// Inserts `count` contacts with a chat each straight into the database: the
-/// arrangement of a large workspace, not the behaviour under test.
-async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64) {
+/// Inserts `count` contacts named `name` and a number, with a chat each, straight into
+/// the database: the arrangement of a large workspace, not the behaviour under test.
+async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64, name: &str) {
     let start: i64 = {
         let row = app
             .db
@@ -204,7 +212,7 @@ async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64) {
     let contacts = format!(
         "WITH RECURSIVE n(i) AS (SELECT {start} + 1 UNION ALL SELECT i + 1 FROM n WHERE i < {start} + {count}) \
          INSERT INTO contact (workspace_id, channel_id, external_id, name, created_at, updated_at) \
-         SELECT {ws}, {ch}, 'bulk-' || i, 'Bulk ' || i, '{at}', '{at}' FROM n",
+         SELECT {ws}, {ch}, 'bulk-' || i, '{name} ' || i, '{at}', '{at}' FROM n",
         ws = ws.id,
         ch = ws.channel_id,
     );
@@ -218,10 +226,113 @@ async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64) {
     app.db.execute_unprepared(&chats).await.expect("bulk chats");
 }
 
+/// Chat ids of the workspace whose contact's name starts with `prefix` and a space.
+async fn chats_named(app: &TestApp, ws: &Workspace, prefix: &str) -> Vec<i64> {
+    let rows = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT c.id AS id FROM chat c JOIN contact k ON k.id = c.contact_id \
+                 WHERE c.workspace_id = {ws} AND k.name LIKE '{prefix} %'",
+                ws = ws.id
+            ),
+        ))
+        .await
+        .unwrap();
+    rows.iter().map(|row| row.try_get::<i64>("", "id").unwrap()).collect()
+}
+
+/// A term in thousands of contacts but few messages, in thousands of messages but no
+/// contact, or in thousands of both: each lists exactly the chats it matches, in list
+/// order, page after page, with an exact total, also within a state, and finds them
+/// whatever the case of the text or its script.
+async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    bulk_chats(&app, &ws, 3_000, "КОВАЛЬ").await;
+    bulk_chats(&app, &ws, 3_000, "Other").await;
+    let koval = chats_named(&app, &ws, "КОВАЛЬ").await;
+    let other = chats_named(&app, &ws, "Other").await;
+    assert_eq!((koval.len(), other.len()), (3_000, 3_000));
+    // Of the other chats, four in five say "ГОТОВА" and one in seven names Коваль.
+    let at = "2026-01-02T00:00:00+00:00";
+    for (text, which) in [
+        ("замовлення ГОТОВА", "c.id % 5 <> 0"),
+        ("дзвонив Коваль", "c.id % 7 = 0"),
+    ] {
+        let messages = format!(
+            "INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
+             sender_type, status, created_at) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', '{text}', \
+             'contact', 'delivered', '{at}' FROM chat c JOIN contact k ON k.id = c.contact_id \
+             WHERE c.workspace_id = {ws} AND k.name LIKE 'Other %' AND {which}",
+            ch = ws.channel_id,
+            ws = ws.id,
+        );
+        app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    }
+    let closing = format!(
+        "UPDATE chat SET state = 'closed' WHERE workspace_id = {} AND id % 3 = 0",
+        ws.id
+    );
+    app.db.execute_unprepared(&closing).await.expect("close chats");
+
+    let ready: Vec<i64> = other.iter().copied().filter(|id| id % 5 != 0).collect();
+    let called: Vec<i64> = other.iter().copied().filter(|id| id % 7 == 0).collect();
+    let union = |sets: &[&[i64]]| -> Vec<i64> {
+        let mut all: Vec<i64> = sets.iter().flat_map(|set| set.iter().copied()).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    for (term, matching) in [
+        // In every КОВАЛЬ contact (3,000) and 428 messages.
+        ("коваль", union(&[&koval, &called])),
+        // In 2,400 messages written in capitals, no contact.
+        ("готова", ready.clone()),
+        ("ГОТОВА", ready.clone()),
+        // In 3,000 contacts and 2,828 messages.
+        ("ова", union(&[&koval, &ready, &called])),
+    ] {
+        for state in [None, Some("closed")] {
+            // Every chat has the same activity time: the list's order is by id, newest
+            // first.
+            let mut expected: Vec<i64> = matching
+                .iter()
+                .copied()
+                .filter(|id| state.is_none() || id % 3 == 0)
+                .collect();
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            let last = expected.len().div_ceil(20);
+            for page in [1, 2, last] {
+                let query = format!(
+                    "/v1/chats?term={}&limitation=20&page={page}{}",
+                    url_encode(term),
+                    state.map(|s| format!("&state={s}")).unwrap_or_default()
+                );
+                let answer = app.get(&query, &ws.token).await;
+                let body = answer.assert_ok();
+                let ids: Vec<i64> = body["collection"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["id"].as_i64().unwrap())
+                    .collect();
+                let from = (page - 1) * 20;
+                let want = &expected[from..(from + 20).min(expected.len())];
+                assert_eq!(ids, want, "{query}");
+                assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
+                assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
+            }
+        }
+    }
+    app.stop().await;
+}
+
 async fn a_common_term_lists_its_chats_in_activity_order(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
-    bulk_chats(&app, &ws, 3_000).await;
+    bulk_chats(&app, &ws, 3_000, "Bulk").await;
     // Five chats in six say "widget": far more matches than a rare term has.
     let at = "2026-01-02T00:00:00+00:00";
     let messages = format!(

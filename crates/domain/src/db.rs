@@ -47,7 +47,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .pragma("temp_store", "memory")
             })
             .map_sqlx_sqlite_pool_opts(|pool| {
-                pool.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
+                pool.after_connect(|conn, _| Box::pin(async move { set_up_sqlite(conn).await }))
             });
     } else {
         options
@@ -136,27 +136,36 @@ unsafe extern "C" fn sqlite_mem_init(_: *mut c_void) -> c_int {
 }
 unsafe extern "C" fn sqlite_mem_shutdown(_: *mut c_void) {}
 
-/// Turns on SQLite's query planner stability guarantee for this connection.
+/// Sets up a pooled SQLite connection: the query planner stability guarantee and the
+/// search's `contains_folded` function (see `fold`).
 ///
-/// Without it, a statement whose plan could depend on a bound value (`LIMIT ?`, a
+/// Without the guarantee, a statement whose plan could depend on a bound value (`LIMIT ?`, a
 /// `LIKE ?` pattern, or any indexed comparison once `ANALYZE` has written
 /// `sqlite_stat4`) is expired every time a value is bound, so every execution of a
 /// cached statement parsed and planned it again: about 15 % of the server's CPU for a
 /// chat list and a third of a "get chat". With the guarantee a statement is planned
 /// once per connection and its cached plan is reused.
-async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+async fn set_up_sqlite(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
-    // SAFETY: the handle is live and held locked for this call.
-    let rc = unsafe { enable_stable_plans(handle.as_raw_handle().as_ptr()) };
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: the handle is live and held locked for these calls.
+    let rc = unsafe { enable_stable_plans(db) };
     if rc != libsqlite3_sys::SQLITE_OK {
         return Err(sea_orm::sqlx::Error::Configuration(
             format!("enabling SQLite's query planner stability guarantee failed ({rc})").into(),
         ));
     }
+    // SAFETY: as above.
+    let rc = unsafe { crate::fold::register(db) };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("adding the {} function failed ({rc})", crate::fold::NAME).into(),
+        ));
+    }
     Ok(())
 }
 
-/// Turns on the query planner stability guarantee (see `stable_plans`) for an open
+/// Turns on the query planner stability guarantee (see `set_up_sqlite`) for an open
 /// connection; SQLite's result code.
 ///
 /// # Safety

@@ -222,6 +222,11 @@ impl Connection {
         if rc != ffi::SQLITE_OK {
             return Err(connection.error(rc, "enabling the query planner stability guarantee"));
         }
+        // SAFETY: as above.
+        let rc = unsafe { crate::fold::register(db) };
+        if rc != ffi::SQLITE_OK {
+            return Err(connection.error(rc, "adding the contains_folded function"));
+        }
         // SAFETY: `db` is open.
         unsafe { ffi::sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) };
         // Reads only; sorts and temporary tables in memory, as on the pool.

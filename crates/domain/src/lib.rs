@@ -12,6 +12,7 @@ pub mod demo;
 mod direct;
 pub mod error;
 pub mod events;
+mod fold;
 mod inbound;
 pub mod ingest;
 pub mod limits;

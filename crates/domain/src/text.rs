@@ -72,6 +72,11 @@ impl SearchTerm {
         self.0.chars().count() >= 3
     }
 
+    /// The term itself, lower-cased (for `contains_folded` on SQLite).
+    pub fn folded(&self) -> &str {
+        &self.0
+    }
+
     /// The term as one FTS5 phrase: quoted, inner quotes doubled, so that no
     /// character of it is read as query syntax.
     pub fn fts_phrase(&self) -> String {
