@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
-use crate::support::{Backend, contact, spawn_app};
+use crate::support::{Backend, contact, ids, spawn_app};
 
 on_both_databases!(
     chats_come_most_recent_activity_first_with_a_cursor_per_page,
@@ -16,15 +16,6 @@ on_both_databases!(
     forwarding_assigns_the_chat_and_keeps_the_history,
     a_chat_shows_its_contact_operator_and_last_message,
 );
-
-fn ids(body: &Value) -> Vec<i64> {
-    body["collection"]
-        .as_array()
-        .expect("collection")
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect()
-}
 
 async fn chats_come_most_recent_activity_first_with_a_cursor_per_page(backend: Backend) {
     let app = spawn_app(backend).await;

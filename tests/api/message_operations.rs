@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
-use crate::support::{Backend, contact, spawn_app};
+use crate::support::{Backend, contact, ids, spawn_app};
 
 on_both_databases!(
     messages_page_by_keyset_and_by_time_window,
@@ -16,15 +16,6 @@ on_both_databases!(
     broadcast_reaches_open_chats_of_the_workspace_only,
     operators_edit_and_delete_only_their_own_messages,
 );
-
-fn ids(body: &Value) -> Vec<i64> {
-    body["collection"]
-        .as_array()
-        .expect("collection")
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect()
-}
 
 async fn messages_page_by_keyset_and_by_time_window(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
-use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, spawn_app};
+use crate::support::{Backend, TestApp, Workspace, contact, fresh_database, ids, spawn_app};
 
 on_both_databases!(
     search_finds_substrings_in_every_field_in_any_case,
@@ -25,12 +25,7 @@ async fn found(app: &TestApp, ws: &Workspace, term: &str) -> Vec<i64> {
     let answer = app.get(&format!("/v1/chats?term={query}"), &ws.token).await;
     let body = answer.assert_ok();
     assert_eq!(body["cursor"]["totalIsExact"], true);
-    body["collection"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect()
+    ids(body)
 }
 
 fn url_encode(s: &str) -> String {
@@ -312,15 +307,10 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
                 );
                 let answer = app.get(&query, &ws.token).await;
                 let body = answer.assert_ok();
-                let ids: Vec<i64> = body["collection"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c["id"].as_i64().unwrap())
-                    .collect();
+                let listed: Vec<i64> = ids(body);
                 let from = (page - 1) * 20;
                 let want = &expected[from..(from + 20).min(expected.len())];
-                assert_eq!(ids, want, "{query}");
+                assert_eq!(listed, want, "{query}");
                 assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
                 assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
             }
@@ -346,26 +336,16 @@ async fn a_common_term_lists_its_chats_in_activity_order(backend: Backend) {
     app.db.execute_unprepared(&messages).await.expect("bulk messages");
     let answer = app.get("/v1/chats?term=widget&limitation=20", &ws.token).await;
     let body = answer.assert_ok();
-    let ids: Vec<i64> = body["collection"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let listed: Vec<i64> = ids(body);
     let all = app.get("/v1/chats?limitation=20&page=1", &ws.token).await;
-    let first_ids: Vec<i64> = all.body["collection"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let first_ids: Vec<i64> = ids(&all.body);
     let expected: Vec<i64> = first_ids.iter().copied().filter(|id| id % 6 != 0).collect();
     assert_eq!(
-        &ids[..expected.len()],
+        &listed[..expected.len()],
         &expected[..],
         "matching chats in the list's own order"
     );
-    assert!(ids.iter().all(|id| id % 6 != 0), "only chats that say widget");
+    assert!(listed.iter().all(|id| id % 6 != 0), "only chats that say widget");
     assert_eq!(body["cursor"]["total"], 2_500, "{}", body["cursor"]);
     app.stop().await;
 }
@@ -446,14 +426,9 @@ async fn a_seeded_workspace_is_complete_and_searchable(backend: Backend) {
         assert!(chars.len() >= 5, "{source:?} is too short to cut a piece from");
         let piece: String = chars[1..chars.len() - 1].iter().collect::<String>().to_uppercase();
         let answer = get(format!("/v1/chats?term={}&limitation=20", url_encode(&piece))).await;
-        let ids: Vec<i64> = answer["collection"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect();
+        let listed: Vec<i64> = ids(&answer);
         assert!(
-            ids.contains(&chat_id),
+            listed.contains(&chat_id),
             "{piece:?} (from {source:?}) did not find chat {chat_id}"
         );
     }

@@ -371,6 +371,16 @@ async fn into_answer(response: reqwest::Response) -> Answer {
 }
 
 /// A contact profile with the given name and derived username, phone and e-mail.
+/// The ids of a list answer's `collection`, in order.
+pub fn ids(body: &Value) -> Vec<i64> {
+    body["collection"]
+        .as_array()
+        .expect("collection")
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
+}
+
 pub fn contact(external_id: &str, name: &str) -> ContactProfile {
     let handle = name.to_lowercase().replace(' ', "_");
     ContactProfile {
