@@ -139,28 +139,35 @@ unsafe extern "C" fn sqlite_mem_shutdown(_: *mut c_void) {}
 /// Sets up a pooled SQLite connection: the query planner stability guarantee and the
 /// search's `contains_folded` function (see `fold`).
 ///
-/// Without the guarantee, a statement whose plan could depend on a bound value (`LIMIT ?`, a
-/// `LIKE ?` pattern, or any indexed comparison once `ANALYZE` has written
+/// Without the guarantee, a statement whose plan could depend on a bound value
+/// (`LIMIT ?`, a `LIKE ?` pattern, or any indexed comparison once `ANALYZE` has written
 /// `sqlite_stat4`) is expired every time a value is bound, so every execution of a
 /// cached statement parsed and planned it again: about 15 % of the server's CPU for a
 /// chat list and a third of a "get chat". With the guarantee a statement is planned
 /// once per connection and its cached plan is reused.
 async fn set_up_sqlite(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
-    // SAFETY: the handle is live and held locked for these calls.
+    // SAFETY: the handle is live and held locked for this call.
+    unsafe { set_up_sqlite_connection(handle.as_raw_handle().as_ptr()) }
+        .map_err(|(rc, what)| sea_orm::sqlx::Error::Configuration(format!("{what} failed ({rc})").into()))
+}
+
+/// What every SQLite connection of the service gets, pooled or direct (`direct`): the
+/// query planner stability guarantee and `contains_folded`. On failure, SQLite's
+/// result code and what failed.
+///
+/// # Safety
+/// `db` must be an open connection that no other thread uses during the call.
+pub(crate) unsafe fn set_up_sqlite_connection(db: *mut libsqlite3_sys::sqlite3) -> Result<(), (c_int, &'static str)> {
+    // SAFETY: as the caller promises.
     let rc = unsafe { enable_stable_plans(db) };
     if rc != libsqlite3_sys::SQLITE_OK {
-        return Err(sea_orm::sqlx::Error::Configuration(
-            format!("enabling SQLite's query planner stability guarantee failed ({rc})").into(),
-        ));
+        return Err((rc, "enabling SQLite's query planner stability guarantee"));
     }
-    // SAFETY: as above.
+    // SAFETY: as the caller promises.
     let rc = unsafe { crate::fold::register(db) };
     if rc != libsqlite3_sys::SQLITE_OK {
-        return Err(sea_orm::sqlx::Error::Configuration(
-            format!("adding the {} function failed ({rc})", crate::fold::NAME).into(),
-        ));
+        return Err((rc, "adding the contains_folded function"));
     }
     Ok(())
 }
@@ -170,7 +177,7 @@ async fn set_up_sqlite(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(),
 ///
 /// # Safety
 /// `db` must be an open connection that no other thread uses during the call.
-pub(crate) unsafe fn enable_stable_plans(db: *mut libsqlite3_sys::sqlite3) -> c_int {
+unsafe fn enable_stable_plans(db: *mut libsqlite3_sys::sqlite3) -> c_int {
     // SAFETY: as the caller promises; SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an
     // optional int* out-parameter.
     unsafe {

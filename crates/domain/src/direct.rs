@@ -218,14 +218,8 @@ impl Connection {
             return Err(connection.error(rc, "opening a read connection"));
         }
         // SAFETY: `db` is open and used by this thread only.
-        let rc = unsafe { crate::db::enable_stable_plans(db) };
-        if rc != ffi::SQLITE_OK {
-            return Err(connection.error(rc, "enabling the query planner stability guarantee"));
-        }
-        // SAFETY: as above.
-        let rc = unsafe { crate::fold::register(db) };
-        if rc != ffi::SQLITE_OK {
-            return Err(connection.error(rc, "adding the contains_folded function"));
+        if let Err((rc, what)) = unsafe { crate::db::set_up_sqlite_connection(db) } {
+            return Err(connection.error(rc, what));
         }
         // SAFETY: `db` is open.
         unsafe { ffi::sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS) };
