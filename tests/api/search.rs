@@ -14,6 +14,7 @@ on_both_databases!(
     the_search_index_follows_inserts_edits_and_deletes,
     short_terms_match_contact_fields_without_message_texts,
     terms_common_in_contacts_messages_or_both_list_their_chats_in_order,
+    a_term_in_one_message_of_many_counts_its_chats_exactly,
     totals_are_exact_below_the_cap_and_flagged_above_it,
     a_common_term_lists_its_chats_in_activity_order,
     a_seeded_workspace_is_complete_and_searchable,
@@ -314,6 +315,69 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
                 assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
                 assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
             }
+        }
+    }
+    app.stop().await;
+}
+
+/// A term common in messages but sparse among them (one in 24, no contact): its
+/// total is every chat it is in, once, however many messages say it, also within a
+/// state, and its pages list those chats in order. (On SQLite such a total is counted
+/// from the index's matches, each chat once, not by walking chats.)
+async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    bulk_chats(&app, &ws, 3_000, "Bulk").await;
+    let mut chats = chats_named(&app, &ws, "Bulk").await;
+    chats.sort_unstable();
+    assert_eq!(chats.len(), 3_000);
+    let first = chats[0];
+    assert_eq!(chats[2_999], first + 2_999, "the bulk chats' ids are consecutive");
+    // 50,400 messages, 24 to a chat in the first 2,100 chats; one of each chat's 24
+    // names the term, once or, in every tenth chat, twice.
+    let at = "2026-01-02T00:00:00+00:00";
+    let messages = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 50399) \
+         INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
+         sender_type, status, created_at) \
+         SELECT {ws}, {first} + i / 24, {ch}, 'incoming', false, 'text', \
+         CASE WHEN i % 24 = 0 THEN 'parcel Quillbrook here' \
+              WHEN i % 24 = 12 AND (i / 24) % 10 = 0 THEN 'quillbrook again' \
+              ELSE 'nothing to see ' || i END, \
+         'contact', 'delivered', '{at}' FROM n",
+        ws = ws.id,
+        ch = ws.channel_id,
+    );
+    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    let closing = format!(
+        "UPDATE chat SET state = 'closed' WHERE workspace_id = {} AND id % 3 = 0",
+        ws.id
+    );
+    app.db.execute_unprepared(&closing).await.expect("close chats");
+    let matching: Vec<i64> = (first..first + 2_100).collect();
+    for state in [None, Some("closed"), Some("open")] {
+        let mut expected: Vec<i64> = matching
+            .iter()
+            .copied()
+            .filter(|id| match state {
+                None => true,
+                Some("closed") => id % 3 == 0,
+                Some(_) => id % 3 != 0,
+            })
+            .collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        let last = expected.len().div_ceil(20);
+        for page in [1, last] {
+            let query = format!(
+                "/v1/chats?term=QUILLBROOK&limitation=20&page={page}{}",
+                state.map(|s| format!("&state={s}")).unwrap_or_default()
+            );
+            let answer = app.get(&query, &ws.token).await;
+            let body = answer.assert_ok();
+            let from = (page - 1) * 20;
+            assert_eq!(ids(body), expected[from..(from + 20).min(expected.len())], "{query}");
+            assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
+            assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
         }
     }
     app.stop().await;
