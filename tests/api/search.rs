@@ -222,6 +222,20 @@ async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64, name: &str) {
     app.db.execute_unprepared(&chats).await.expect("bulk chats");
 }
 
+/// The columns of a message that the bulk inserts below give (the rest are NULL).
+const MESSAGE_COLUMNS: &str =
+    "workspace_id, chat_id, channel_id, direction, internal, content_type, text, sender_type, status, created_at";
+
+/// Closes the workspace's chats whose id is a multiple of three, straight in the
+/// database.
+async fn close_every_third_chat(app: &TestApp, ws: &Workspace) {
+    let closing = format!(
+        "UPDATE chat SET state = 'closed' WHERE workspace_id = {} AND id % 3 = 0",
+        ws.id
+    );
+    app.db.execute_unprepared(&closing).await.expect("close chats");
+}
+
 /// Chat ids of the workspace whose contact's name starts with `prefix` and a space.
 async fn chats_named(app: &TestApp, ws: &Workspace, prefix: &str) -> Vec<i64> {
     let rows = app
@@ -258,8 +272,7 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
         ("дзвонив Коваль", "c.id % 7 = 0"),
     ] {
         let messages = format!(
-            "INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
-             sender_type, status, created_at) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', '{text}', \
+            "INSERT INTO message ({MESSAGE_COLUMNS}) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', '{text}', \
              'contact', 'delivered', '{at}' FROM chat c JOIN contact k ON k.id = c.contact_id \
              WHERE c.workspace_id = {ws} AND k.name LIKE 'Other %' AND {which}",
             ch = ws.channel_id,
@@ -267,11 +280,7 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
         );
         app.db.execute_unprepared(&messages).await.expect("bulk messages");
     }
-    let closing = format!(
-        "UPDATE chat SET state = 'closed' WHERE workspace_id = {} AND id % 3 = 0",
-        ws.id
-    );
-    app.db.execute_unprepared(&closing).await.expect("close chats");
+    close_every_third_chat(&app, &ws).await;
 
     let ready: Vec<i64> = other.iter().copied().filter(|id| id % 5 != 0).collect();
     let called: Vec<i64> = other.iter().copied().filter(|id| id % 7 == 0).collect();
@@ -338,8 +347,7 @@ async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend
     let at = "2026-01-02T00:00:00+00:00";
     let messages = format!(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 50399) \
-         INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
-         sender_type, status, created_at) \
+         INSERT INTO message ({MESSAGE_COLUMNS}) \
          SELECT {ws}, {first} + i / 24, {ch}, 'incoming', false, 'text', \
          CASE WHEN i % 24 = 0 THEN 'parcel Quillbrook here' \
               WHEN i % 24 = 12 AND (i / 24) % 10 = 0 THEN 'quillbrook again' \
@@ -349,11 +357,7 @@ async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend
         ch = ws.channel_id,
     );
     app.db.execute_unprepared(&messages).await.expect("bulk messages");
-    let closing = format!(
-        "UPDATE chat SET state = 'closed' WHERE workspace_id = {} AND id % 3 = 0",
-        ws.id
-    );
-    app.db.execute_unprepared(&closing).await.expect("close chats");
+    close_every_third_chat(&app, &ws).await;
     let matching: Vec<i64> = (first..first + 2_100).collect();
     for state in [None, Some("closed"), Some("open")] {
         let mut expected: Vec<i64> = matching

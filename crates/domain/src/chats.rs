@@ -179,8 +179,12 @@ pub async fn list(
     }
     let counted = counted.unwrap_or_else(|| Total::Capped(query.clone().into_query()));
     let key = format!(
-        "{}|{:?}|{:?}|{:?}",
-        caller.workspace_id, filter.state, filter.selector, filter.term
+        "{}|{}|{:?}|{:?}|{:?}",
+        crate::db::scope(db),
+        caller.workspace_id,
+        filter.state,
+        filter.selector,
+        filter.term
     );
     let generation = crate::cache::generation();
     let in_list_order = |query: sea_orm::Select<chat::Entity>| {
@@ -522,7 +526,8 @@ async fn commonness(db: &DatabaseConnection, term: &SearchTerm) -> Result<Common
     static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, Common>> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| crate::cache::TtlCache::new(std::time::Duration::from_secs(60), 10_000));
     let phrase = term.fts_phrase();
-    if let Some(common) = cache.get(&phrase, 0) {
+    let key = format!("{}|{phrase}", crate::db::scope(db));
+    if let Some(common) = cache.get(&key, 0) {
         return Ok(common);
     }
     let (messages_cap, contacts_cap) = (COMMON_TERM_MATCHES + 1, GATHERED_CONTACTS + 1);
@@ -562,7 +567,7 @@ async fn commonness(db: &DatabaseConnection, term: &SearchTerm) -> Result<Common
     let mut common = Common::of(messages, contacts);
     // At least one message in 20 (ids are given in order, across workspaces).
     common.messages_dense = common.messages && span.is_some_and(|span| messages * 20 >= span);
-    cache.put(phrase, common, 0);
+    cache.put(key, common, 0);
     Ok(common)
 }
 
@@ -1387,28 +1392,13 @@ mod tests {
             .await
             .unwrap();
     }
-}
-
-#[cfg(test)]
-mod streamed_count_tests {
-    use super::*;
-    use migration::MigratorTrait;
 
     /// SQLite's count from the indexes (`Total::Streamed`) gives what counting the
     /// list's rows gives, for rare and common terms, every kind of filter, and a budget
     /// of matching messages too small to read them all (then the walk counts).
     #[tokio::test]
     async fn sqlite_counts_a_terms_chats_from_its_indexes_as_the_list_counts_them() {
-        let dir = std::env::temp_dir().join(format!("switchboard-streamed-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("streamed.db");
-        for suffix in ["", "-wal", "-shm"] {
-            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
-        }
-        let db = crate::db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        migration::Migrator::up(&db, None).await.unwrap();
+        let (db, dir) = crate::db::test_sqlite("streamed").await;
         let seeded = crate::seed::seed(&db, "Streamed", 3_000, 10, |_| {}).await.unwrap();
         let ws = seeded.workspace_id;
         let operator = chat::Entity::find()

@@ -250,6 +250,27 @@ async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Res
 /// id is the second).
 const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 
+/// Which database `db` is, as a number: the same for every connection to one
+/// database (its file, or its server and name), so that what the in-process caches
+/// keep for one database is never answered for another one open in the same process.
+pub fn scope(db: &DatabaseConnection) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    match db.get_database_backend() {
+        DbBackend::Sqlite => db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .hash(&mut hasher),
+        DbBackend::Postgres => {
+            let options = db.get_postgres_connection_pool().connect_options();
+            (options.get_host(), options.get_port(), options.get_database()).hash(&mut hasher);
+        }
+        _ => {}
+    }
+    hasher.finish()
+}
+
 /// Closes the database: its direct read connections (`direct`, `pgread`), then the pool, whose
 /// last SQLite connection then checkpoints the write-ahead log into the database file.
 pub async fn close(db: DatabaseConnection) {
@@ -261,4 +282,20 @@ pub async fn close(db: DatabaseConnection) {
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
+}
+
+/// A migrated SQLite database in a new file of its own, named after `name` and the
+/// process, for tests, with that directory (which the test removes).
+#[cfg(test)]
+pub(crate) async fn test_sqlite(name: &str) -> (DatabaseConnection, std::path::PathBuf) {
+    use migration::MigratorTrait;
+    let dir = std::env::temp_dir().join(format!("switchboard-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+    }
+    let db = connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    (db, dir)
 }

@@ -515,7 +515,6 @@ impl<T: Cell> Cell for Option<T> {
 #[cfg(test)]
 mod tests {
     use entity::{chat, contact, message};
-    use migration::MigratorTrait;
     use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 
     use super::*;
@@ -545,16 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn direct_reads_return_what_the_pool_returns_and_see_its_writes_at_once() {
-        let dir = std::env::temp_dir().join(format!("switchboard-direct-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("direct.db");
-        for suffix in ["", "-wal", "-shm"] {
-            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
-        }
-        let db = crate::db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        migration::Migrator::up(&db, None).await.unwrap();
+        let (db, dir) = crate::db::test_sqlite("direct").await;
         let seeded = crate::seed::seed(&db, "Direct", 40, 3, |_| {}).await.unwrap();
         let backend = db.get_database_backend();
 
