@@ -251,8 +251,10 @@ async fn lock_event_order<C: ConnectionTrait>(db: &C, workspaces: &[i64]) -> Res
 const EVENT_ORDER_LOCKS: i32 = 0x5357_0001;
 
 /// Which database `db` is, as a number: the same for every connection to one
-/// database (its file, or its server and name), so that what the in-process caches
-/// keep for one database is never answered for another one open in the same process.
+/// database (its file, or its server and name), so that the chat lists' totals and
+/// search probes kept for one database are never answered for another one open in
+/// the same process (tests run several servers in one). Channels and operators are
+/// cached by their ids alone.
 pub fn scope(db: &DatabaseConnection) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
