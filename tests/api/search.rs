@@ -315,18 +315,22 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
                     url_encode(term),
                     state.map(|s| format!("&state={s}")).unwrap_or_default()
                 );
-                let answer = app.get(&query, &ws.token).await;
-                let body = answer.assert_ok();
-                let listed: Vec<i64> = ids(body);
-                let from = (page - 1) * 20;
-                let want = &expected[from..(from + 20).min(expected.len())];
-                assert_eq!(listed, want, "{query}");
-                assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
-                assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
+                assert_lists_page(&app, &ws, &query, page, &expected).await;
             }
         }
     }
     app.stop().await;
+}
+
+/// `query` (pages of 20) answers page `page` of `expected`, the whole list's chat ids
+/// in order, with `expected`'s length as its exact total.
+async fn assert_lists_page(app: &TestApp, ws: &Workspace, query: &str, page: usize, expected: &[i64]) {
+    let answer = app.get(query, &ws.token).await;
+    let body = answer.assert_ok();
+    let from = (page - 1) * 20;
+    assert_eq!(ids(body), expected[from..(from + 20).min(expected.len())], "{query}");
+    assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
+    assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
 }
 
 /// A term common in messages but sparse among them (one in 24, no contact): its
@@ -376,12 +380,7 @@ async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend
                 "/v1/chats?term=QUILLBROOK&limitation=20&page={page}{}",
                 state.map(|s| format!("&state={s}")).unwrap_or_default()
             );
-            let answer = app.get(&query, &ws.token).await;
-            let body = answer.assert_ok();
-            let from = (page - 1) * 20;
-            assert_eq!(ids(body), expected[from..(from + 20).min(expected.len())], "{query}");
-            assert_eq!(body["cursor"]["total"], expected.len(), "{query}");
-            assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
+            assert_lists_page(&app, &ws, &query, page, &expected).await;
         }
     }
     app.stop().await;
@@ -394,8 +393,7 @@ async fn a_common_term_lists_its_chats_in_activity_order(backend: Backend) {
     // Five chats in six say "widget": far more matches than a rare term has.
     let at = "2026-01-02T00:00:00+00:00";
     let messages = format!(
-        "INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, sender_type, \
-         status, created_at) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', \
+        "INSERT INTO message ({MESSAGE_COLUMNS}) SELECT c.workspace_id, c.id, {ch}, 'incoming', false, 'text', \
          CASE WHEN c.id % 6 = 0 THEN 'nothing here' ELSE 'my Widget broke' END, 'contact', 'delivered', '{at}' \
          FROM chat c WHERE c.workspace_id = {ws}",
         ch = ws.channel_id,

@@ -152,6 +152,8 @@ pub async fn list(
         query = query.filter(condition.clone());
     }
     let backend = db.get_database_backend();
+    // Which database: the caches of totals and of search probes are kept per database.
+    let scope = crate::db::scope(db);
     // Whether the page is cut from a rare term's collected matches before contacts
     // and last messages are joined (below). Not on PostgreSQL, where the page's bounds
     // would be bound inside a subquery and the statement planned at each request.
@@ -160,16 +162,18 @@ pub async fn list(
     // 10,001 chats match, unless the term's matches can be counted from the indexes.
     let mut counted = None;
     if let Some(term) = &filter.term {
-        let common = commonness(db, term).await?;
+        let common = commonness(db, scope, term).await?;
         cut_first = backend == DbBackend::Sqlite && term.is_indexable() && !common.anywhere();
         let walked = query
             .clone()
             .filter(term_condition(backend, caller.workspace_id, term, common));
         if backend == DbBackend::Sqlite && term.is_indexable() && common.contacts_gatherable && !common.messages_dense {
             counted = Some(Total::Streamed {
+                filters: filters.clone(),
+                term: term.clone(),
                 // (A term rare in messages has all its matches read: no budget.)
-                statement: streamed_count(&filters, term, common.messages.then_some(COUNTED_MESSAGES)),
-                walk: walked.clone().into_query(),
+                budget: common.messages.then_some(COUNTED_MESSAGES),
+                walk: walked.clone(),
             });
         } else if common.counted_gathered() {
             let gathered = term_condition(backend, caller.workspace_id, term, Common::default());
@@ -180,11 +184,7 @@ pub async fn list(
     let counted = counted.unwrap_or_else(|| Total::Capped(query.clone().into_query()));
     let key = format!(
         "{}|{}|{:?}|{:?}|{:?}",
-        crate::db::scope(db),
-        caller.workspace_id,
-        filter.state,
-        filter.selector,
-        filter.term
+        scope, caller.workspace_id, filter.state, filter.selector, filter.term
     );
     let generation = crate::cache::generation();
     let in_list_order = |query: sea_orm::Select<chat::Entity>| {
@@ -413,10 +413,13 @@ enum Total {
     /// one message in 20 or more is walked at once: the walk finds 10,001 of its chats
     /// within some 25,000, where the index would give many matches per chat counted
     /// and, under a selective filter, most of them outside it (a fifth of ten million
-    /// messages, closed chats: 0.2 s from the index against 0.05 s walking).
+    /// messages, closed chats: 0.2 s from the index against 0.05 s walking). Its
+    /// statements are built only when a count runs: most requests take a cached total.
     Streamed {
-        statement: sea_orm::Statement,
-        walk: sea_orm::sea_query::SelectStatement,
+        filters: Vec<Expr>,
+        term: SearchTerm,
+        budget: Option<u64>,
+        walk: sea_orm::Select<chat::Entity>,
     },
 }
 
@@ -424,7 +427,13 @@ impl Total {
     async fn count(self, db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
         match self {
             Total::Capped(select) => count_capped(db, select).await,
-            Total::Streamed { statement, walk } => {
+            Total::Streamed {
+                filters,
+                term,
+                budget,
+                walk,
+            } => {
+                let statement = streamed_count(&filters, &term, budget);
                 let (total, complete): (i64, bool) = match db.query_one_raw(statement).await? {
                     Some(row) => (row.try_get("", "n")?, row.try_get("", "complete")?),
                     None => (0, true),
@@ -432,7 +441,7 @@ impl Total {
                 if complete {
                     Ok(total as u64)
                 } else {
-                    count_capped(db, walk).await
+                    count_capped(db, walk.into_query()).await
                 }
             }
         }
@@ -519,14 +528,14 @@ fn streamed_count(filters: &[Expr], term: &SearchTerm, budget: Option<u64>) -> s
 /// Where the term matches so many rows that walking chats beats gathering matches
 /// (the answer is kept for a minute per term; terms of fewer than three characters are
 /// never looked up in the indexes and count as rare).
-async fn commonness(db: &DatabaseConnection, term: &SearchTerm) -> Result<Common> {
+async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> Result<Common> {
     if !term.is_indexable() {
         return Ok(Common::default());
     }
     static CACHE: std::sync::OnceLock<crate::cache::TtlCache<String, Common>> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| crate::cache::TtlCache::new(std::time::Duration::from_secs(60), 10_000));
     let phrase = term.fts_phrase();
-    let key = format!("{}|{phrase}", crate::db::scope(db));
+    let key = format!("{scope}|{phrase}");
     if let Some(common) = cache.get(&key, 0) {
         return Ok(common);
     }
@@ -1437,17 +1446,17 @@ mod tests {
                 }
                 let mut all_filters = vec![chat::Column::WorkspaceId.eq(ws)];
                 all_filters.extend(filters.iter().cloned());
-                let walk = query
-                    .filter(term_condition(DbBackend::Sqlite, ws, &term, Common::default()))
-                    .into_query();
-                let expected = count_capped(&db, walk.clone()).await.unwrap();
+                let walk = query.filter(term_condition(DbBackend::Sqlite, ws, &term, Common::default()));
+                let expected = count_capped(&db, walk.clone().into_query()).await.unwrap();
                 for budget in [None, Some(COUNTED_MESSAGES), Some(50)] {
                     let statement = streamed_count(&all_filters, &term, budget);
-                    let row = db.query_one_raw(statement.clone()).await.unwrap().unwrap();
+                    let row = db.query_one_raw(statement).await.unwrap().unwrap();
                     let complete: bool = row.try_get("", "complete").unwrap();
                     fell_back += usize::from(!complete);
                     let total = Total::Streamed {
-                        statement,
+                        filters: all_filters.clone(),
+                        term: term.clone(),
+                        budget,
                         walk: walk.clone(),
                     };
                     assert_eq!(
