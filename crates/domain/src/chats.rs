@@ -1392,8 +1392,8 @@ mod tests {
         let pooled = served.query_one_raw(show_jit.clone()).await.unwrap().unwrap();
         assert_eq!(pooled.try_get_by_index::<String>(0).unwrap(), "off");
         let readers = crate::pgread::readers_of(&served).expect("direct read connections");
-        let direct = readers.fetch_all(&show_jit).await.unwrap();
-        assert_eq!(direct[0].try_get_by_index::<String>(0).unwrap(), "off");
+        let direct = readers.rows(&show_jit).await.unwrap();
+        assert_eq!(crate::direct::Row::get::<String>(&direct[0], 0).unwrap(), "off");
         crate::pgread::unregister(&served).await;
         served.close().await.unwrap();
         admin

@@ -17,11 +17,12 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sea_orm::sqlx::{self, ConnectOptions as _};
-use sea_orm::{DatabaseConnection, DbBackend, QueryResult, Statement};
+use sea_orm::{DatabaseConnection, DbBackend, Statement};
 use sea_query_sqlx::SqlxValues;
 
+use crate::direct::Decode;
 use crate::error::{Error, Result};
 
 /// Connections a database's direct reads may hold open at once (besides the pool's).
@@ -77,8 +78,18 @@ pub(crate) fn readers_of(db: &DatabaseConnection) -> Option<Arc<Readers>> {
 }
 
 impl Readers {
+    /// The rows of `statement`, read outside any transaction and decoded.
+    pub(crate) async fn fetch_all<D: Decode>(&self, statement: &Statement) -> Result<Vec<D::Out>> {
+        self.rows(statement)
+            .await?
+            .iter()
+            .enumerate()
+            .map(|(nth, row)| D::decode_nth(row, nth))
+            .collect()
+    }
+
     /// The rows of `statement`, read outside any transaction.
-    pub(crate) async fn fetch_all(&self, statement: &Statement) -> Result<Vec<QueryResult>> {
+    pub(crate) async fn rows(&self, statement: &Statement) -> Result<Vec<PgRow>> {
         // The semaphore is never closed, so acquiring only waits (as long as the pool
         // waits for a connection at most).
         let _permit = tokio::time::timeout(WAIT_LIMIT, self.permits.acquire())
@@ -104,7 +115,7 @@ impl Readers {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(connection);
-        Ok(rows.into_iter().map(QueryResult::from).collect())
+        Ok(rows)
     }
 
     async fn connect(&self) -> Result<PgConnection> {
