@@ -15,6 +15,7 @@ on_both_databases!(
     short_terms_match_contact_fields_without_message_texts,
     terms_common_in_contacts_messages_or_both_list_their_chats_in_order,
     a_term_in_one_message_of_many_counts_its_chats_exactly,
+    a_phrase_of_common_words_lists_only_the_chats_that_say_it,
     totals_are_exact_below_the_cap_and_flagged_above_it,
     a_common_term_lists_its_chats_in_activity_order,
     a_seeded_workspace_is_complete_and_searchable,
@@ -381,6 +382,64 @@ async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend
                 state.map(|s| format!("&state={s}")).unwrap_or_default()
             );
             assert_lists_page(&app, &ws, &query, page, &expected).await;
+        }
+    }
+    app.stop().await;
+}
+
+/// A phrase of words that are each in nearly every message but together in few: only
+/// the chats whose messages say the phrase itself, in any case, are listed and
+/// counted, not those saying its words apart or with two spaces between them. (On
+/// SQLite such a phrase is looked up by its rarest trigram and each candidate's text
+/// searched for the phrase.)
+async fn a_phrase_of_common_words_lists_only_the_chats_that_say_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ws = app.workspace("Acme").await;
+    bulk_chats(&app, &ws, 2_000, "Bulk").await;
+    let mut chats = chats_named(&app, &ws, "Bulk").await;
+    chats.sort_unstable();
+    let first = chats[0];
+    assert_eq!(chats[1_999], first + 1_999, "the bulk chats' ids are consecutive");
+    // 20,000 messages, ten to a chat.
+    let at = "2026-01-02T00:00:00+00:00";
+    let messages = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999) \
+         INSERT INTO message ({MESSAGE_COLUMNS}) \
+         SELECT {ws}, {first} + i / 10, {ch}, 'incoming', false, 'text', \
+         CASE WHEN i % 400 = 3 THEN 'ALPHA OMEGA here' \
+              WHEN i % 1000 = 5 THEN 'see Alpha Omega' \
+              WHEN i % 300 = 11 THEN 'alpha  omega' \
+              WHEN i % 50 = 7 THEN 'gamma omega ' || i \
+              ELSE 'omega, alpha! ' || i END, \
+         'contact', 'delivered', '{at}' FROM n",
+        ws = ws.id,
+        ch = ws.channel_id,
+    );
+    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    close_every_third_chat(&app, &ws).await;
+    let mut matching: Vec<i64> = (0..20_000)
+        .filter(|i| i % 400 == 3 || i % 1000 == 5)
+        .map(|i| first + i / 10)
+        .collect();
+    matching.dedup();
+    assert!(matching.len() > 40, "{} chats say the phrase", matching.len());
+    for term in ["alpha omega", "ALPHA oMeGa", "pha ome"] {
+        for state in [None, Some("closed")] {
+            let mut expected: Vec<i64> = matching
+                .iter()
+                .copied()
+                .filter(|id| state.is_none() || id % 3 == 0)
+                .collect();
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            let last = expected.len().div_ceil(20);
+            for page in [1, last] {
+                let query = format!(
+                    "/v1/chats?term={}&limitation=20&page={page}{}",
+                    url_encode(term),
+                    state.map(|s| format!("&state={s}")).unwrap_or_default()
+                );
+                assert_lists_page(&app, &ws, &query, page, &expected).await;
+            }
         }
     }
     app.stop().await;

@@ -171,6 +171,7 @@ pub async fn list(
             counted = Some(Total::Streamed {
                 filters: filters.clone(),
                 term: term.clone(),
+                narrowed: common.narrowed,
                 // (A term rare in messages has all its matches read: no budget.)
                 budget: common.messages.then_some(COUNTED_MESSAGES),
                 walk: walked.clone(),
@@ -370,6 +371,9 @@ struct Common {
     /// SQLite: whether it is common in messages and its first matches are dense, at
     /// least one message in 20 (see `Total`).
     messages_dense: bool,
+    /// SQLite: the few of its trigrams its messages are looked up by, when fewer than
+    /// all of them (see `narrowing`).
+    narrowed: Option<Narrowed>,
 }
 
 impl Common {
@@ -381,6 +385,7 @@ impl Common {
             contacts: contacts > COMMON_TERM_MATCHES,
             contacts_gatherable: contacts <= GATHERED_CONTACTS,
             messages_dense: false,
+            narrowed: None,
         }
     }
 
@@ -418,6 +423,7 @@ enum Total {
     Streamed {
         filters: Vec<Expr>,
         term: SearchTerm,
+        narrowed: Option<Narrowed>,
         budget: Option<u64>,
         walk: sea_orm::Select<chat::Entity>,
     },
@@ -430,10 +436,11 @@ impl Total {
             Total::Streamed {
                 filters,
                 term,
+                narrowed,
                 budget,
                 walk,
             } => {
-                let statement = streamed_count(&filters, &term, budget);
+                let statement = streamed_count(&filters, &term, narrowed, budget);
                 let (total, complete): (i64, bool) = match db.query_one_raw(statement).await? {
                     Some(row) => (row.try_get("", "n")?, row.try_get("", "complete")?),
                     None => (0, true),
@@ -461,7 +468,12 @@ impl Total {
 /// (the first request of such a term waits for its total). The index is read first:
 /// `CROSS JOIN` keeps SQLite's join order, so that the matches stream from it and the
 /// count stops at the cap.
-fn streamed_count(filters: &[Expr], term: &SearchTerm, budget: Option<u64>) -> sea_orm::Statement {
+fn streamed_count(
+    filters: &[Expr],
+    term: &SearchTerm,
+    narrowed: Option<Narrowed>,
+    budget: Option<u64>,
+) -> sea_orm::Statement {
     use sea_orm::sea_query::{Alias, Query};
     let phrase = term.fts_phrase();
     let contact_matches = |negated: &str| {
@@ -476,7 +488,7 @@ fn streamed_count(filters: &[Expr], term: &SearchTerm, budget: Option<u64>) -> s
     matches
         .expr_as(Expr::cust("rowid"), Alias::new("id"))
         .from(Alias::new("message_fts"))
-        .and_where(Expr::cust_with_values("message_fts MATCH ?", [phrase.clone()]));
+        .and_where(sqlite_text_match(term, narrowed));
     if let Some(budget) = budget {
         matches.limit(budget);
     }
@@ -499,17 +511,19 @@ fn streamed_count(filters: &[Expr], term: &SearchTerm, budget: Option<u64>) -> s
     messages.and_where(contact_matches("NOT ")).limit(TOTAL_CAP + 1);
     let (contacts, messages) = (DbBackend::Sqlite.build(&contacts), DbBackend::Sqlite.build(&messages));
     // Whether every match was read: the cap reached, or no more than `budget` matches.
-    let (complete, phrase) = match budget {
-        Some(budget) => (
-            format!(
-                "CASE WHEN k + m > {cap} THEN 1 ELSE \
-                 (SELECT COUNT(*) FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT {over})) <= {budget} END",
-                cap = TOTAL_CAP,
-                over = budget + 1,
-            ),
-            Some(sea_orm::Value::from(phrase)),
-        ),
-        None => ("1".to_owned(), None),
+    let (complete, complete_values) = match budget {
+        Some(budget) => {
+            let all = DbBackend::Sqlite.build(&sqlite_message_ids(term, narrowed).limit(budget + 1).to_owned());
+            (
+                format!(
+                    "CASE WHEN k + m > {cap} THEN 1 ELSE (SELECT COUNT(*) FROM ({all})) <= {budget} END",
+                    cap = TOTAL_CAP,
+                    all = all.sql,
+                ),
+                all.values.map(|values| values.0).unwrap_or_default(),
+            )
+        }
+        None => ("1".to_owned(), Vec::new()),
     };
     let sql = format!(
         "SELECT MIN(k + m, {capped}) AS n, {complete} AS complete \
@@ -518,7 +532,7 @@ fn streamed_count(filters: &[Expr], term: &SearchTerm, budget: Option<u64>) -> s
         contacts = contacts.sql,
         messages = messages.sql,
     );
-    let values = phrase
+    let values = complete_values
         .into_iter()
         .chain(contacts.values.into_iter().flat_map(|values| values.0))
         .chain(messages.values.into_iter().flat_map(|values| values.0));
@@ -540,22 +554,29 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
         return Ok(common);
     }
     let (messages_cap, contacts_cap) = (COMMON_TERM_MATCHES + 1, GATHERED_CONTACTS + 1);
+    let narrowed = match db.get_database_backend() {
+        DbBackend::Sqlite => narrowing(db, term).await?,
+        _ => None,
+    };
     let probe = match db.get_database_backend() {
         // SQLite also tells how far apart its first matching messages lie (`span`, in
         // message ids), from which `Common::messages_dense` is judged.
-        DbBackend::Sqlite => sea_orm::Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "SELECT found.n AS m, found.span AS span, \
-             (SELECT COUNT(*) FROM (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ? LIMIT ?)) AS k \
-             FROM (SELECT COUNT(*) AS n, MAX(rowid) - MIN(rowid) + 1 AS span \
-             FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT ?)) AS found",
-            [
-                phrase.clone().into(),
-                contacts_cap.into(),
-                phrase.clone().into(),
-                messages_cap.into(),
-            ],
-        ),
+        DbBackend::Sqlite => {
+            let ids =
+                DbBackend::Sqlite.build(&sqlite_message_ids(term, narrowed).limit(messages_cap as u64).to_owned());
+            sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT found.n AS m, found.span AS span, \
+                     (SELECT COUNT(*) FROM (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ? LIMIT ?)) AS k \
+                     FROM (SELECT COUNT(*) AS n, MAX(rowid) - MIN(rowid) + 1 AS span FROM ({ids})) AS found",
+                    ids = ids.sql
+                ),
+                [phrase.clone().into(), contacts_cap.into()]
+                    .into_iter()
+                    .chain(ids.values.map(|values| values.0).unwrap_or_default()),
+            )
+        }
         backend => sea_orm::Statement::from_sql_and_values(
             backend,
             format!(
@@ -576,8 +597,191 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
     let mut common = Common::of(messages, contacts);
     // At least one message in 20 (ids are given in order, across workspaces).
     common.messages_dense = common.messages && span.is_some_and(|span| messages * 20 >= span);
+    common.narrowed = narrowed;
     cache.put(key, common, 0);
     Ok(common)
+}
+
+/// At most this many of a term's trigrams look its messages up (`Narrowed`).
+const NARROWING_TRIGRAMS: usize = 3;
+
+/// How many of a term's trigrams `narrowing` probes at most, spread over the term.
+const PROBED_TRIGRAMS: usize = 24;
+
+/// How many of each probed trigram's first matches `narrowing` reads.
+const TRIGRAM_SAMPLE: i64 = 200;
+
+/// What rechecking one candidate message costs (its row read and its text searched),
+/// in entries of a trigram's list of matches read: measured at ten million messages,
+/// ~1.3 µs against ~9 ns.
+const RECHECK_COST: f64 = 150.0;
+
+/// SQLite: the trigrams of a term its messages are looked up by, when it has more
+/// than these (see `narrowing`): their positions in `SearchTerm::trigrams`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Narrowed {
+    at: [u16; NARROWING_TRIGRAMS],
+    len: u8,
+}
+
+impl Narrowed {
+    fn positions(&self) -> &[u16] {
+        &self.at[..usize::from(self.len)]
+    }
+
+    /// The FTS5 query for the messages holding all its trigrams.
+    fn query(self, term: &SearchTerm) -> String {
+        let trigrams = term.trigrams();
+        let parts: Vec<&str> = self.positions().iter().map(|&at| trigrams[usize::from(at)]).collect();
+        SearchTerm::fts_all_of(&parts)
+    }
+}
+
+/// SQLite: the condition on `message_fts` that its row's message holds the term.
+///
+/// The index matches a term as the phrase of its trigrams and reads the list of every
+/// one of them: "kyiv lviv odesa" (569 messages at ten million) read twelve lists of
+/// 18 million entries in all, 160 ms, though two of its trigrams ("v l", "v o"; 60,754
+/// and 123,318 messages) are in only 2,764 messages together. A `Narrowed` term is
+/// looked up by those few of its trigrams and each candidate's text searched for the
+/// whole term with `contains_folded`, as the walk searches it (4 ms for those two).
+fn sqlite_text_match(term: &SearchTerm, narrowed: Option<Narrowed>) -> Expr {
+    match narrowed {
+        None => Expr::cust_with_values("message_fts MATCH ?", [term.fts_phrase()]),
+        Some(narrowed) => Expr::cust_with_values(
+            "(message_fts MATCH ? AND \
+             contains_folded((SELECT text FROM message WHERE message.id = message_fts.rowid), ?))",
+            [narrowed.query(term), term.folded().to_owned()],
+        ),
+    }
+}
+
+/// SQLite: the ids (`rowid`) of the messages holding the term, in id order.
+fn sqlite_message_ids(term: &SearchTerm, narrowed: Option<Narrowed>) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, Query};
+    Query::select()
+        .expr(Expr::cust("rowid"))
+        .from(Alias::new("message_fts"))
+        .and_where(sqlite_text_match(term, narrowed))
+        .to_owned()
+}
+
+/// SQLite: whether to look the term's messages up by a few of its trigrams rather
+/// than all of them (`sqlite_text_match`), and which.
+///
+/// Each of the term's trigrams (up to `PROBED_TRIGRAMS`) is probed for how many
+/// messages hold it, from how far apart its first `TRIGRAM_SAMPLE` matches lie. The
+/// rarest is taken, then the rarest of the rest that share no character with those
+/// taken, as long as each halves the expected candidates' recheck by more than reading
+/// it costs (trigrams far apart in a text taken as independent). The choice stands
+/// only if its candidates, counted, cost less than half of reading every list.
+async fn narrowing(db: &DatabaseConnection, term: &SearchTerm) -> Result<Option<Narrowed>> {
+    let trigrams = term.trigrams();
+    if trigrams.len() < 2 {
+        return Ok(None);
+    }
+    let probed: Vec<usize> = if trigrams.len() <= PROBED_TRIGRAMS {
+        (0..trigrams.len()).collect()
+    } else {
+        (0..PROBED_TRIGRAMS)
+            .map(|k| k * (trigrams.len() - 1) / (PROBED_TRIGRAMS - 1))
+            .collect()
+    };
+    // (Two sub-selects: SQLite reads a `MIN` or `MAX` alone from the index's end, but
+    // both in one select from every row.)
+    let mut sql = String::from(
+        "SELECT -1 AS i, (SELECT MAX(id) FROM message) - (SELECT MIN(id) FROM message) + 1 AS n, NULL AS span",
+    );
+    for k in 0..probed.len() {
+        sql.push_str(&format!(
+            " UNION ALL SELECT {k}, COUNT(*), MAX(rowid) - MIN(rowid) + 1 \
+             FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT {limit})",
+            limit = TRIGRAM_SAMPLE + 1
+        ));
+    }
+    let values = probed
+        .iter()
+        .map(|&at| sea_orm::Value::from(SearchTerm::fts_all_of(&[trigrams[at]])));
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values))
+        .await?;
+    // Messages (ids) in all, and each probed trigram's estimated messages.
+    let mut range = 0.0;
+    let mut estimates = vec![0.0; probed.len()];
+    for row in rows {
+        let (k, n, span): (i64, Option<i64>, Option<i64>) =
+            (row.try_get("", "i")?, row.try_get("", "n")?, row.try_get("", "span")?);
+        let n = n.unwrap_or(0) as f64;
+        match usize::try_from(k) {
+            Err(_) => range = n,
+            Ok(k) => {
+                estimates[k] = match span {
+                    Some(span) if n > TRIGRAM_SAMPLE as f64 => TRIGRAM_SAMPLE as f64 * range.max(n) / span as f64,
+                    _ => n,
+                }
+            }
+        }
+    }
+    if range < 1.0 {
+        return Ok(None);
+    }
+    // Reading every trigram's list, the unprobed ones taken at the probed ones' mean.
+    let every = estimates.iter().sum::<f64>() / probed.len() as f64 * trigrams.len() as f64;
+    let mut by_rarity: Vec<usize> = (0..probed.len()).collect();
+    by_rarity.sort_by(|&a, &b| estimates[a].total_cmp(&estimates[b]));
+    let mut chosen: Vec<usize> = Vec::new();
+    let (mut read, mut candidates) = (0.0, range);
+    for k in by_rarity {
+        if chosen.len() == NARROWING_TRIGRAMS {
+            break;
+        }
+        if chosen.iter().any(|&c| probed[c].abs_diff(probed[k]) < 3) {
+            continue;
+        }
+        let share = (estimates[k] / range).min(1.0);
+        let after = if chosen.is_empty() {
+            estimates[k]
+        } else {
+            candidates * share
+        };
+        if !chosen.is_empty() && RECHECK_COST * (candidates - after) <= estimates[k] {
+            continue;
+        }
+        chosen.push(k);
+        read += estimates[k];
+        candidates = after;
+    }
+    let mut narrowed = Narrowed::default();
+    for &k in &chosen {
+        narrowed.at[usize::from(narrowed.len)] = probed[k] as u16;
+        narrowed.len += 1;
+    }
+    // Counted, up to what still beats reading every list.
+    let worth = ((every / 2.0 - read) / RECHECK_COST).floor() as i64;
+    let counted = if worth < 1 {
+        None
+    } else {
+        let count = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? LIMIT ?)",
+            [narrowed.query(term).into(), (worth + 1).into()],
+        );
+        match db.query_one_raw(count).await? {
+            Some(row) => Some(row.try_get::<i64>("", "n")?),
+            None => Some(0),
+        }
+    };
+    let narrowed = counted.is_some_and(|counted| counted <= worth).then_some(narrowed);
+    tracing::debug!(
+        term = term.folded(),
+        trigrams = trigrams.len(),
+        every = every.round(),
+        by = narrowed.map(|narrowed| narrowed.query(term)),
+        read = read.round(),
+        candidates = counted,
+        "how the term's messages are looked up"
+    );
+    Ok(narrowed)
 }
 
 /// Case-insensitive substring match over the contact's name, username, phone and
@@ -618,12 +822,18 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         // A rare term: collect the few chats it matches (through the indexes), then
         // list them; one IN over a UNION lets the database start from the matches.
         (DbBackend::Sqlite, false) => {
-            let phrase = term.fts_phrase();
+            let ids = DbBackend::Sqlite.build(&sqlite_message_ids(term, common.narrowed));
             Condition::all().add(Expr::cust_with_values(
-                "\"chat\".\"id\" IN (\
-                 SELECT m.chat_id FROM message m WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) \
-                 UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))",
-                [phrase.clone(), phrase],
+                format!(
+                    "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}) \
+                     UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))",
+                    ids = ids.sql
+                ),
+                ids.values
+                    .map(|values| values.0)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain([sea_orm::Value::from(term.fts_phrase())]),
             ))
         }
         // PostgreSQL: the matches of the two trigram indexes, each gathered into an
@@ -665,10 +875,13 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                     [folded()],
                 )
             } else {
+                let ids = DbBackend::Sqlite.build(&sqlite_message_ids(term, common.narrowed));
                 Expr::cust_with_values(
-                    "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m \
-                     WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))",
-                    [phrase()],
+                    format!(
+                        "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}))",
+                        ids = ids.sql
+                    ),
+                    ids.values.map(|values| values.0).unwrap_or_default(),
                 )
             };
             Condition::any().add(contacts).add(messages)
@@ -1446,28 +1659,130 @@ mod tests {
                 }
                 let mut all_filters = vec![chat::Column::WorkspaceId.eq(ws)];
                 all_filters.extend(filters.iter().cloned());
-                let walk = query.filter(term_condition(DbBackend::Sqlite, ws, &term, Common::default()));
+                let walk = query
+                    .clone()
+                    .filter(term_condition(DbBackend::Sqlite, ws, &term, Common::default()));
                 let expected = count_capped(&db, walk.clone().into_query()).await.unwrap();
-                for budget in [None, Some(COUNTED_MESSAGES), Some(50)] {
-                    let statement = streamed_count(&all_filters, &term, budget);
-                    let row = db.query_one_raw(statement).await.unwrap().unwrap();
-                    let complete: bool = row.try_get("", "complete").unwrap();
-                    fell_back += usize::from(!complete);
-                    let total = Total::Streamed {
-                        filters: all_filters.clone(),
-                        term: term.clone(),
-                        budget,
-                        walk: walk.clone(),
+                for narrowed in [None, forced_narrowing(&term)] {
+                    // The term's matches gathered through some of its trigrams, each
+                    // candidate rechecked, are its matches through all of them.
+                    let common = Common {
+                        narrowed,
+                        ..Common::default()
                     };
+                    let gathered = query
+                        .clone()
+                        .filter(term_condition(DbBackend::Sqlite, ws, &term, common));
                     assert_eq!(
-                        total.count(&db).await.unwrap(),
+                        count_capped(&db, gathered.into_query()).await.unwrap(),
                         expected,
-                        "{term:?} within {filters:?}, budget {budget:?}"
+                        "{term:?} within {filters:?}, looked up by {narrowed:?}"
                     );
+                    for budget in [None, Some(COUNTED_MESSAGES), Some(50)] {
+                        let statement = streamed_count(&all_filters, &term, narrowed, budget);
+                        let row = db.query_one_raw(statement).await.unwrap().unwrap();
+                        let complete: bool = row.try_get("", "complete").unwrap();
+                        fell_back += usize::from(!complete);
+                        let total = Total::Streamed {
+                            filters: all_filters.clone(),
+                            term: term.clone(),
+                            narrowed,
+                            budget,
+                            walk: walk.clone(),
+                        };
+                        assert_eq!(
+                            total.count(&db).await.unwrap(),
+                            expected,
+                            "{term:?} within {filters:?}, budget {budget:?}, looked up by {narrowed:?}"
+                        );
+                    }
                 }
             }
         }
         assert!(fell_back > 0, "a budget of 50 messages is too small for a common term");
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// The term's first and last trigrams, as a `Narrowed` (the first alone when they
+    /// overlap), whatever their counts.
+    fn forced_narrowing(term: &SearchTerm) -> Option<Narrowed> {
+        let last = term.trigrams().len().checked_sub(1)?;
+        let mut narrowed = Narrowed {
+            at: [0; NARROWING_TRIGRAMS],
+            len: 1,
+        };
+        if last >= 3 {
+            narrowed.at[1] = last as u16;
+            narrowed.len = 2;
+        }
+        Some(narrowed)
+    }
+
+    /// A phrase of words common apart and rare together is looked up by its rare
+    /// trigram alone and its candidates rechecked; a word common throughout, by all of
+    /// its trigrams; and either way the list gives the chats whose messages hold it.
+    #[tokio::test]
+    async fn sqlite_looks_a_phrase_of_common_words_up_by_its_rare_trigrams() {
+        let (db, dir) = crate::db::test_sqlite("narrowed").await;
+        let seeded = crate::seed::seed(&db, "Narrowed", 1_000, 0, |_| {}).await.unwrap();
+        let ws = seeded.workspace_id;
+        // Ten messages in each chat: "omega, alpha!" in most, "alpha omega" in one in
+        // 200 (a chat in 20), "gamma omega" in one in 100 and "alpha  omega" (two
+        // spaces) in one in 150: of the phrase's trigrams, "ha " is the rarest.
+        db.execute_unprepared(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) \
+             INSERT INTO message (workspace_id, chat_id, channel_id, direction, internal, content_type, text, \
+             sender_type, status, created_at) \
+             SELECT {ws}, c.id, k.channel_id, 'incoming', false, 'text', \
+             CASE WHEN i % 200 = 3 THEN 'ALPHA OMEGA ' || i WHEN i % 150 = 4 THEN 'alpha  omega' \
+             WHEN i % 100 = 7 THEN 'gamma omega' \
+             ELSE 'omega, alpha! ' || i END, 'contact', 'delivered', '2026-01-01T00:00:00+00:00' \
+             FROM n JOIN chat c ON c.id = (SELECT MIN(id) FROM chat WHERE workspace_id = {ws}) + i / 10 \
+             JOIN contact k ON k.id = c.contact_id"
+        ))
+        .await
+        .unwrap();
+        let phrase = SearchTerm::parse("Alpha Omega").unwrap().unwrap();
+        let narrowed = narrowing(&db, &phrase)
+            .await
+            .unwrap()
+            .expect("looked up by a few trigrams");
+        assert_eq!(narrowed.query(&phrase), r#""ha ""#);
+        let word = SearchTerm::parse("omega").unwrap().unwrap();
+        assert_eq!(narrowing(&db, &word).await.unwrap(), None);
+
+        let caller = Caller {
+            workspace_id: ws,
+            operator_id: 0,
+            role: crate::auth::Role::Admin,
+            token_id: 0,
+        };
+        let filter = ChatFilter {
+            term: Some(phrase.clone()),
+            state: None,
+            selector: Selector::None,
+        };
+        let mut listed = Vec::new();
+        for page in 1..=3 {
+            let page = PageRequest::parse(Some(page), Some(20)).unwrap();
+            let (cursor, views) = list(&db, &caller, &filter, page).await.unwrap();
+            assert_eq!(cursor.total, 50);
+            listed.extend(views.iter().map(|view| view.chat.id));
+        }
+        let first: i64 = chat::Entity::find()
+            .filter(chat::Column::WorkspaceId.eq(ws))
+            .order_by_asc(chat::Column::Id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let mut expected: Vec<i64> = (0..10_000).filter(|i| i % 200 == 3).map(|i| first + i / 10).collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(expected.len(), 50);
+        listed.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(listed, expected, "each matching chat once, over the three pages");
         db.close().await.unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }

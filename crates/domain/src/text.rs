@@ -83,6 +83,25 @@ impl SearchTerm {
         format!("\"{}\"", self.0.replace('"', "\"\""))
     }
 
+    /// The term's trigrams, as the FTS5 trigram tokenizer cuts it: every run of three
+    /// characters, overlapping, in order. A text holding the term holds each of them.
+    pub fn trigrams(&self) -> Vec<&str> {
+        let starts: Vec<usize> = self.0.char_indices().map(|(at, _)| at).chain([self.0.len()]).collect();
+        (0..starts.len().saturating_sub(3))
+            .map(|k| &self.0[starts[k]..starts[k + 3]])
+            .collect()
+    }
+
+    /// An FTS5 query for the texts holding every one of `parts`, each quoted as
+    /// `fts_phrase` quotes the term.
+    pub fn fts_all_of(parts: &[&str]) -> String {
+        parts
+            .iter()
+            .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
     /// The term as a `LIKE` pattern matching it anywhere, with `\` as the escape.
     pub fn like_pattern(&self) -> String {
         let mut pattern = String::with_capacity(self.0.len() + 2);
@@ -156,6 +175,15 @@ mod tests {
         assert_eq!(term.fts_phrase(), r#""say ""hi"" or x""#);
         assert!(term.is_indexable());
         assert!(!SearchTerm::parse("ab").unwrap().unwrap().is_indexable());
+    }
+
+    #[test]
+    fn a_search_terms_trigrams_are_its_runs_of_three_characters() {
+        let term = SearchTerm::parse("Київ \"x").unwrap().unwrap();
+        assert_eq!(term.trigrams(), ["киї", "иїв", "їв ", "в \"", " \"x"]);
+        assert_eq!(SearchTerm::fts_all_of(&term.trigrams()[3..]), r#""в """ AND " ""x""#);
+        assert!(SearchTerm::parse("ab").unwrap().unwrap().trigrams().is_empty());
+        assert_eq!(SearchTerm::parse("abc").unwrap().unwrap().trigrams(), ["abc"]);
     }
 
     #[test]
