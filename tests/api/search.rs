@@ -227,6 +227,36 @@ async fn bulk_chats(app: &TestApp, ws: &Workspace, count: i64, name: &str) {
 const MESSAGE_COLUMNS: &str =
     "workspace_id, chat_id, channel_id, direction, internal, content_type, text, sender_type, status, created_at";
 
+/// `bulk_chats` of `count` chats named "Bulk", whose ids are consecutive: the first.
+async fn consecutive_chats(app: &TestApp, ws: &Workspace, count: usize) -> i64 {
+    bulk_chats(app, ws, count as i64, "Bulk").await;
+    let mut chats = chats_named(app, ws, "Bulk").await;
+    chats.sort_unstable();
+    assert_eq!(chats.len(), count);
+    assert_eq!(
+        chats[count - 1],
+        chats[0] + count as i64 - 1,
+        "the bulk chats' ids are consecutive"
+    );
+    chats[0]
+}
+
+/// Inserts `count` incoming messages straight into the database, `per_chat` to a chat
+/// from chat `first` on; message `i` (from 0) says `texts`, an SQL expression of `i`.
+async fn bulk_messages(app: &TestApp, ws: &Workspace, first: i64, count: i64, per_chat: i64, texts: &str) {
+    let at = "2026-01-02T00:00:00+00:00";
+    let messages = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+         INSERT INTO message ({MESSAGE_COLUMNS}) \
+         SELECT {ws}, {first} + i / {per_chat}, {ch}, 'incoming', false, 'text', {texts}, \
+         'contact', 'delivered', '{at}' FROM n",
+        last = count - 1,
+        ws = ws.id,
+        ch = ws.channel_id,
+    );
+    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+}
+
 /// Closes the workspace's chats whose id is a multiple of three, straight in the
 /// database.
 async fn close_every_third_chat(app: &TestApp, ws: &Workspace) {
@@ -301,23 +331,7 @@ async fn terms_common_in_contacts_messages_or_both_list_their_chats_in_order(bac
         ("ова", union(&[&koval, &ready, &called])),
     ] {
         for state in [None, Some("closed")] {
-            // Every chat has the same activity time: the list's order is by id, newest
-            // first.
-            let mut expected: Vec<i64> = matching
-                .iter()
-                .copied()
-                .filter(|id| state.is_none() || id % 3 == 0)
-                .collect();
-            expected.sort_unstable_by(|a, b| b.cmp(a));
-            let last = expected.len().div_ceil(20);
-            for page in [1, 2, last] {
-                let query = format!(
-                    "/v1/chats?term={}&limitation=20&page={page}{}",
-                    url_encode(term),
-                    state.map(|s| format!("&state={s}")).unwrap_or_default()
-                );
-                assert_lists_page(&app, &ws, &query, page, &expected).await;
-            }
+            assert_search_pages(&app, &ws, term, state, &matching, &[1, 2, 0]).await;
         }
     }
     app.stop().await;
@@ -334,6 +348,39 @@ async fn assert_lists_page(app: &TestApp, ws: &Workspace, query: &str, page: usi
     assert_eq!(body["cursor"]["totalIsExact"], true, "{query}");
 }
 
+/// The search for `term` (within `state`, if given) answers each of `pages` (pages of
+/// 20; 0 for the last) with the chats of `matching` in that state, in list order (every
+/// chat's activity the same: newest id first). Closed chats are the ones
+/// `close_every_third_chat` closed.
+async fn assert_search_pages(
+    app: &TestApp,
+    ws: &Workspace,
+    term: &str,
+    state: Option<&str>,
+    matching: &[i64],
+    pages: &[usize],
+) {
+    let mut expected: Vec<i64> = matching
+        .iter()
+        .copied()
+        .filter(|id| match state {
+            None => true,
+            Some("closed") => id % 3 == 0,
+            Some(_) => id % 3 != 0,
+        })
+        .collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    for &page in pages {
+        let page = if page == 0 { expected.len().div_ceil(20) } else { page };
+        let query = format!(
+            "/v1/chats?term={}&limitation=20&page={page}{}",
+            url_encode(term),
+            state.map(|s| format!("&state={s}")).unwrap_or_default()
+        );
+        assert_lists_page(app, ws, &query, page, &expected).await;
+    }
+}
+
 /// A term common in messages but sparse among them (one in 24, no contact): its
 /// total is every chat it is in, once, however many messages say it, also within a
 /// state, and its pages list those chats in order. (On SQLite such a total is counted
@@ -341,48 +388,17 @@ async fn assert_lists_page(app: &TestApp, ws: &Workspace, query: &str, page: usi
 async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
-    bulk_chats(&app, &ws, 3_000, "Bulk").await;
-    let mut chats = chats_named(&app, &ws, "Bulk").await;
-    chats.sort_unstable();
-    assert_eq!(chats.len(), 3_000);
-    let first = chats[0];
-    assert_eq!(chats[2_999], first + 2_999, "the bulk chats' ids are consecutive");
+    let first = consecutive_chats(&app, &ws, 3_000).await;
     // 50,400 messages, 24 to a chat in the first 2,100 chats; one of each chat's 24
     // names the term, once or, in every tenth chat, twice.
-    let at = "2026-01-02T00:00:00+00:00";
-    let messages = format!(
-        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 50399) \
-         INSERT INTO message ({MESSAGE_COLUMNS}) \
-         SELECT {ws}, {first} + i / 24, {ch}, 'incoming', false, 'text', \
-         CASE WHEN i % 24 = 0 THEN 'parcel Quillbrook here' \
-              WHEN i % 24 = 12 AND (i / 24) % 10 = 0 THEN 'quillbrook again' \
-              ELSE 'nothing to see ' || i END, \
-         'contact', 'delivered', '{at}' FROM n",
-        ws = ws.id,
-        ch = ws.channel_id,
-    );
-    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    let texts = "CASE WHEN i % 24 = 0 THEN 'parcel Quillbrook here' \
+                 WHEN i % 24 = 12 AND (i / 24) % 10 = 0 THEN 'quillbrook again' \
+                 ELSE 'nothing to see ' || i END";
+    bulk_messages(&app, &ws, first, 50_400, 24, texts).await;
     close_every_third_chat(&app, &ws).await;
     let matching: Vec<i64> = (first..first + 2_100).collect();
     for state in [None, Some("closed"), Some("open")] {
-        let mut expected: Vec<i64> = matching
-            .iter()
-            .copied()
-            .filter(|id| match state {
-                None => true,
-                Some("closed") => id % 3 == 0,
-                Some(_) => id % 3 != 0,
-            })
-            .collect();
-        expected.sort_unstable_by(|a, b| b.cmp(a));
-        let last = expected.len().div_ceil(20);
-        for page in [1, last] {
-            let query = format!(
-                "/v1/chats?term=QUILLBROOK&limitation=20&page={page}{}",
-                state.map(|s| format!("&state={s}")).unwrap_or_default()
-            );
-            assert_lists_page(&app, &ws, &query, page, &expected).await;
-        }
+        assert_search_pages(&app, &ws, "QUILLBROOK", state, &matching, &[1, 0]).await;
     }
     app.stop().await;
 }
@@ -395,27 +411,14 @@ async fn a_term_in_one_message_of_many_counts_its_chats_exactly(backend: Backend
 async fn a_phrase_of_common_words_lists_only_the_chats_that_say_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
-    bulk_chats(&app, &ws, 2_000, "Bulk").await;
-    let mut chats = chats_named(&app, &ws, "Bulk").await;
-    chats.sort_unstable();
-    let first = chats[0];
-    assert_eq!(chats[1_999], first + 1_999, "the bulk chats' ids are consecutive");
+    let first = consecutive_chats(&app, &ws, 2_000).await;
     // 20,000 messages, ten to a chat.
-    let at = "2026-01-02T00:00:00+00:00";
-    let messages = format!(
-        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999) \
-         INSERT INTO message ({MESSAGE_COLUMNS}) \
-         SELECT {ws}, {first} + i / 10, {ch}, 'incoming', false, 'text', \
-         CASE WHEN i % 400 = 3 THEN 'ALPHA OMEGA here' \
-              WHEN i % 1000 = 5 THEN 'see Alpha Omega' \
-              WHEN i % 300 = 11 THEN 'alpha  omega' \
-              WHEN i % 50 = 7 THEN 'gamma omega ' || i \
-              ELSE 'omega, alpha! ' || i END, \
-         'contact', 'delivered', '{at}' FROM n",
-        ws = ws.id,
-        ch = ws.channel_id,
-    );
-    app.db.execute_unprepared(&messages).await.expect("bulk messages");
+    let texts = "CASE WHEN i % 400 = 3 THEN 'ALPHA OMEGA here' \
+                 WHEN i % 1000 = 5 THEN 'see Alpha Omega' \
+                 WHEN i % 300 = 11 THEN 'alpha  omega' \
+                 WHEN i % 50 = 7 THEN 'gamma omega ' || i \
+                 ELSE 'omega, alpha! ' || i END";
+    bulk_messages(&app, &ws, first, 20_000, 10, texts).await;
     close_every_third_chat(&app, &ws).await;
     let mut matching: Vec<i64> = (0..20_000)
         .filter(|i| i % 400 == 3 || i % 1000 == 5)
@@ -424,22 +427,8 @@ async fn a_phrase_of_common_words_lists_only_the_chats_that_say_it(backend: Back
     matching.dedup();
     assert!(matching.len() > 40, "{} chats say the phrase", matching.len());
     for term in ["alpha omega", "ALPHA oMeGa", "pha ome"] {
-        for state in [None, Some("closed")] {
-            let mut expected: Vec<i64> = matching
-                .iter()
-                .copied()
-                .filter(|id| state.is_none() || id % 3 == 0)
-                .collect();
-            expected.sort_unstable_by(|a, b| b.cmp(a));
-            let last = expected.len().div_ceil(20);
-            for page in [1, last] {
-                let query = format!(
-                    "/v1/chats?term={}&limitation=20&page={page}{}",
-                    url_encode(term),
-                    state.map(|s| format!("&state={s}")).unwrap_or_default()
-                );
-                assert_lists_page(&app, &ws, &query, page, &expected).await;
-            }
+        for state in [None, Some("closed"), Some("open")] {
+            assert_search_pages(&app, &ws, term, state, &matching, &[1, 0]).await;
         }
     }
     app.stop().await;
