@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use libsqlite3_sys as ffi;
+use sea_orm::sqlx;
 use sea_orm::sqlx::postgres::{PgRow, PgValueRef, Postgres};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
-use sea_orm::sqlx::{self};
 use sea_orm::{DatabaseConnection, DbBackend, Statement, Value};
 
 use crate::error::{Error, Result};
