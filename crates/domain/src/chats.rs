@@ -513,14 +513,13 @@ fn streamed_count(
     // Whether every match was read: the cap reached, or no more than `budget` matches.
     let (complete, complete_values) = match budget {
         Some(budget) => {
-            let all = DbBackend::Sqlite.build(&sqlite_message_ids(term, narrowed).limit(budget + 1).to_owned());
+            let (all, values) = sqlite_message_ids(term, narrowed, Some(budget + 1));
             (
                 format!(
                     "CASE WHEN k + m > {cap} THEN 1 ELSE (SELECT COUNT(*) FROM ({all})) <= {budget} END",
                     cap = TOTAL_CAP,
-                    all = all.sql,
                 ),
-                all.values.map(|values| values.0).unwrap_or_default(),
+                values,
             )
         }
         None => ("1".to_owned(), Vec::new()),
@@ -554,44 +553,39 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
         return Ok(common);
     }
     let (messages_cap, contacts_cap) = (COMMON_TERM_MATCHES + 1, GATHERED_CONTACTS + 1);
-    let narrowed = match db.get_database_backend() {
-        DbBackend::Sqlite => narrowing(db, term).await?,
-        _ => None,
-    };
-    let probe = match db.get_database_backend() {
+    let (probe, narrowed) = match db.get_database_backend() {
         // SQLite also tells how far apart its first matching messages lie (`span`, in
         // message ids), from which `Common::messages_dense` is judged.
         DbBackend::Sqlite => {
-            let ids =
-                DbBackend::Sqlite.build(&sqlite_message_ids(term, narrowed).limit(messages_cap as u64).to_owned());
-            sea_orm::Statement::from_sql_and_values(
+            let narrowed = narrowing(db, term).await?;
+            let (ids, values) = sqlite_message_ids(term, narrowed, Some(messages_cap as u64));
+            let probe = sea_orm::Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!(
                     "SELECT found.n AS m, found.span AS span, \
                      (SELECT COUNT(*) FROM (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ? LIMIT ?)) AS k \
-                     FROM (SELECT COUNT(*) AS n, MAX(rowid) - MIN(rowid) + 1 AS span FROM ({ids})) AS found",
-                    ids = ids.sql
+                     FROM (SELECT COUNT(*) AS n, MAX(rowid) - MIN(rowid) + 1 AS span FROM ({ids})) AS found"
                 ),
-                [phrase.clone().into(), contacts_cap.into()]
-                    .into_iter()
-                    .chain(ids.values.map(|values| values.0).unwrap_or_default()),
-            )
+                [phrase.clone().into(), contacts_cap.into()].into_iter().chain(values),
+            );
+            (probe, narrowed)
         }
-        backend => sea_orm::Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message WHERE lower(text) LIKE $1 ESCAPE '\\' LIMIT $2) AS m) AS m, \
-                 (SELECT COUNT(*) FROM (SELECT 1 FROM contact WHERE {expression} LIKE $1 ESCAPE '\\' LIMIT $3) AS k) AS k",
-                expression = migration::CONTACT_SEARCH_EXPRESSION,
-            ),
-            [term.like_pattern().into(), messages_cap.into(), contacts_cap.into()],
-        ),
+        backend => {
+            let probe = sea_orm::Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message WHERE lower(text) LIKE $1 ESCAPE '\\' LIMIT $2) AS m) AS m, \
+                     (SELECT COUNT(*) FROM (SELECT 1 FROM contact WHERE {expression} LIKE $1 ESCAPE '\\' LIMIT $3) AS k) AS k, \
+                     CAST(NULL AS bigint) AS span",
+                    expression = migration::CONTACT_SEARCH_EXPRESSION,
+                ),
+                [term.like_pattern().into(), messages_cap.into(), contacts_cap.into()],
+            );
+            (probe, None)
+        }
     };
     let (messages, contacts, span): (i64, i64, Option<i64>) = match db.query_one_raw(probe).await? {
-        Some(row) if db.get_database_backend() == DbBackend::Sqlite => {
-            (row.try_get("", "m")?, row.try_get("", "k")?, row.try_get("", "span")?)
-        }
-        Some(row) => (row.try_get("", "m")?, row.try_get("", "k")?, None),
+        Some(row) => (row.try_get("", "m")?, row.try_get("", "k")?, row.try_get("", "span")?),
         None => (0, 0, None),
     };
     let mut common = Common::of(messages, contacts);
@@ -657,14 +651,24 @@ fn sqlite_text_match(term: &SearchTerm, narrowed: Option<Narrowed>) -> Expr {
     }
 }
 
-/// SQLite: the ids (`rowid`) of the messages holding the term, in id order.
-fn sqlite_message_ids(term: &SearchTerm, narrowed: Option<Narrowed>) -> sea_orm::sea_query::SelectStatement {
+/// SQLite: a select of the ids (`rowid`) of the messages holding the term, in id
+/// order, no more than `limit` of them: its SQL and its values.
+fn sqlite_message_ids(
+    term: &SearchTerm,
+    narrowed: Option<Narrowed>,
+    limit: Option<u64>,
+) -> (String, Vec<sea_orm::Value>) {
     use sea_orm::sea_query::{Alias, Query};
-    Query::select()
+    let mut select = Query::select();
+    select
         .expr(Expr::cust("rowid"))
         .from(Alias::new("message_fts"))
-        .and_where(sqlite_text_match(term, narrowed))
-        .to_owned()
+        .and_where(sqlite_text_match(term, narrowed));
+    if let Some(limit) = limit {
+        select.limit(limit);
+    }
+    let built = DbBackend::Sqlite.build(&select);
+    (built.sql, built.values.map(|values| values.0).unwrap_or_default())
 }
 
 /// SQLite: whether to look the term's messages up by a few of its trigrams rather
@@ -706,23 +710,27 @@ async fn narrowing(db: &DatabaseConnection, term: &SearchTerm) -> Result<Option<
     let rows = db
         .query_all_raw(sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values))
         .await?;
-    // Messages (ids) in all, and each probed trigram's estimated messages.
+    // Messages (ids) in all, and each probed trigram's first matches: how many, and
+    // how far apart.
     let mut range = 0.0;
-    let mut estimates = vec![0.0; probed.len()];
+    let mut samples = vec![(0.0, None); probed.len()];
     for row in rows {
         let (k, n, span): (i64, Option<i64>, Option<i64>) =
             (row.try_get("", "i")?, row.try_get("", "n")?, row.try_get("", "span")?);
         let n = n.unwrap_or(0) as f64;
         match usize::try_from(k) {
             Err(_) => range = n,
-            Ok(k) => {
-                estimates[k] = match span {
-                    Some(span) if n > TRIGRAM_SAMPLE as f64 => TRIGRAM_SAMPLE as f64 * range.max(n) / span as f64,
-                    _ => n,
-                }
-            }
+            Ok(k) => samples[k] = (n, span),
         }
     }
+    // Each probed trigram's estimated messages.
+    let estimates: Vec<f64> = samples
+        .into_iter()
+        .map(|(n, span)| match span {
+            Some(span) if n > TRIGRAM_SAMPLE as f64 => TRIGRAM_SAMPLE as f64 * range / span as f64,
+            _ => n,
+        })
+        .collect();
     if range < 1.0 {
         return Ok(None);
     }
@@ -823,18 +831,13 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         // A rare term: collect the few chats it matches (through the indexes), then
         // list them; one IN over a UNION lets the database start from the matches.
         (DbBackend::Sqlite, false) => {
-            let ids = DbBackend::Sqlite.build(&sqlite_message_ids(term, common.narrowed));
+            let (ids, values) = sqlite_message_ids(term, common.narrowed, None);
             Condition::all().add(Expr::cust_with_values(
                 format!(
                     "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}) \
-                     UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))",
-                    ids = ids.sql
+                     UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))"
                 ),
-                ids.values
-                    .map(|values| values.0)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain([sea_orm::Value::from(term.fts_phrase())]),
+                values.into_iter().chain([sea_orm::Value::from(term.fts_phrase())]),
             ))
         }
         // PostgreSQL: the matches of the two trigram indexes, each gathered into an
@@ -876,13 +879,10 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                     [folded()],
                 )
             } else {
-                let ids = DbBackend::Sqlite.build(&sqlite_message_ids(term, common.narrowed));
+                let (ids, values) = sqlite_message_ids(term, common.narrowed, None);
                 Expr::cust_with_values(
-                    format!(
-                        "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}))",
-                        ids = ids.sql
-                    ),
-                    ids.values.map(|values| values.0).unwrap_or_default(),
+                    format!("\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}))"),
+                    values,
                 )
             };
             Condition::any().add(contacts).add(messages)
