@@ -1581,6 +1581,28 @@ pub async fn broadcast(
 mod tests {
     use super::*;
 
+    /// An admin of the workspace, as a caller.
+    fn admin_of(workspace_id: i64) -> Caller {
+        Caller {
+            workspace_id,
+            operator_id: 0,
+            role: crate::auth::Role::Admin,
+            token_id: 0,
+        }
+    }
+
+    /// The workspace's first chat's id (the seed's chats are numbered in a row).
+    async fn first_chat(db: &DatabaseConnection, workspace_id: i64) -> i64 {
+        chat::Entity::find()
+            .filter(chat::Column::WorkspaceId.eq(workspace_id))
+            .order_by_asc(chat::Column::Id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
     #[test]
     fn private_needs_an_operator_id() {
         let err = Selector::parse(Some(SelectorName::Private), None).unwrap_err();
@@ -1856,12 +1878,7 @@ mod tests {
             .expect("looked up by fewer trigrams");
         assert_eq!(narrowed.positions().len(), 1);
 
-        let caller = Caller {
-            workspace_id: ws,
-            operator_id: 0,
-            role: crate::auth::Role::Admin,
-            token_id: 0,
-        };
+        let caller = admin_of(ws);
         let filter = ChatFilter {
             term: Some(SearchTerm::parse("ZANZIBARITE RING").unwrap().unwrap()),
             state: None,
@@ -1874,14 +1891,7 @@ mod tests {
             ..filter
         };
         let (word_cursor, word_views) = list(&db, &caller, &filter, page).await.unwrap();
-        let first: i64 = chat::Entity::find()
-            .filter(chat::Column::WorkspaceId.eq(ws))
-            .order_by_asc(chat::Column::Id)
-            .one(&db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let first = first_chat(&db, ws).await;
         let mut expected: Vec<i64> = (0..2_000).filter(|i| i % 200 == 199).map(|i| first + i / 10).collect();
         expected.sort_unstable();
         expected.dedup();
@@ -1929,12 +1939,7 @@ mod tests {
         let word = SearchTerm::parse("omega").unwrap().unwrap();
         assert_eq!(narrowing(&db, &word).await.unwrap(), None);
 
-        let caller = Caller {
-            workspace_id: ws,
-            operator_id: 0,
-            role: crate::auth::Role::Admin,
-            token_id: 0,
-        };
+        let caller = admin_of(ws);
         let filter = ChatFilter {
             term: Some(phrase.clone()),
             state: None,
@@ -1947,14 +1952,7 @@ mod tests {
             assert_eq!(cursor.total, 50);
             listed.extend(views.iter().map(|view| view.chat.id));
         }
-        let first: i64 = chat::Entity::find()
-            .filter(chat::Column::WorkspaceId.eq(ws))
-            .order_by_asc(chat::Column::Id)
-            .one(&db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let first = first_chat(&db, ws).await;
         let mut expected: Vec<i64> = (0..10_000).filter(|i| i % 200 == 3).map(|i| first + i / 10).collect();
         expected.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(expected.len(), 50);
