@@ -713,6 +713,24 @@ fn sqlite_text_match(term: &SearchTerm, narrowed: Option<Narrowed>) -> Expr {
     }
 }
 
+/// SQLite: a select of the chats (`chat_id`, repeated) of the messages holding the
+/// term: its SQL and its values. A `Narrowed` term's candidates are rechecked on the
+/// message rows the chats are read from, not each read a second time for its text
+/// (as `sqlite_text_match` must, where only the index's rows are at hand).
+fn sqlite_message_chats(term: &SearchTerm, narrowed: Option<Narrowed>) -> (String, Vec<sea_orm::Value>) {
+    let ids = "SELECT rowid FROM message_fts WHERE message_fts MATCH ?";
+    match narrowed {
+        None => (
+            format!("SELECT m.chat_id FROM message m WHERE m.id IN ({ids})"),
+            vec![term.fts_phrase().into()],
+        ),
+        Some(narrowed) => (
+            format!("SELECT m.chat_id FROM message m WHERE m.id IN ({ids}) AND contains_folded(m.text, ?)"),
+            vec![narrowed.query(term).into(), term.folded().into()],
+        ),
+    }
+}
+
 /// SQLite: a select of the ids (`rowid`) of the messages holding the term, in id
 /// order, no more than `limit` of them: its SQL and its values.
 fn sqlite_message_ids(
@@ -906,10 +924,10 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         // A rare term: collect the few chats it matches (through the indexes), then
         // list them; one IN over a UNION lets the database start from the matches.
         (DbBackend::Sqlite, false) => {
-            let (ids, values) = sqlite_message_ids(term, common.narrowed, None);
+            let (chats, values) = sqlite_message_chats(term, common.narrowed);
             Condition::all().add(Expr::cust_with_values(
                 format!(
-                    "\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}) \
+                    "\"chat\".\"id\" IN ({chats} \
                      UNION SELECT c.id FROM chat c WHERE c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?))"
                 ),
                 values.into_iter().chain([sea_orm::Value::from(term.fts_phrase())]),
@@ -954,11 +972,8 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                     [folded()],
                 )
             } else {
-                let (ids, values) = sqlite_message_ids(term, common.narrowed, None);
-                Expr::cust_with_values(
-                    format!("\"chat\".\"id\" IN (SELECT m.chat_id FROM message m WHERE m.id IN ({ids}))"),
-                    values,
-                )
+                let (chats, values) = sqlite_message_chats(term, common.narrowed);
+                Expr::cust_with_values(format!("\"chat\".\"id\" IN ({chats})"), values)
             };
             Condition::any().add(contacts).add(messages)
         }
