@@ -513,7 +513,7 @@ fn streamed_count(
     // Whether every match was read: the cap reached, or no more than `budget` matches.
     let (complete, complete_values) = match budget {
         Some(budget) => {
-            let (all, values) = sqlite_message_ids(term, narrowed, Some(budget + 1));
+            let (all, values) = sqlite_message_ids(term, narrowed, budget + 1);
             (
                 format!(
                     "CASE WHEN k + m > {cap} THEN 1 ELSE (SELECT COUNT(*) FROM ({all})) <= {budget} END",
@@ -558,7 +558,7 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
         // message ids), from which `Common::messages_dense` is judged.
         DbBackend::Sqlite => {
             let narrowed = narrowing(db, term).await?;
-            let (ids, values) = sqlite_message_ids(term, narrowed, Some(messages_cap as u64));
+            let (ids, values) = sqlite_message_ids(term, narrowed, messages_cap as u64);
             let probe = sea_orm::Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!(
@@ -733,21 +733,15 @@ fn sqlite_message_chats(term: &SearchTerm, narrowed: Option<Narrowed>) -> (Strin
 
 /// SQLite: a select of the ids (`rowid`) of the messages holding the term, in id
 /// order, no more than `limit` of them: its SQL and its values.
-fn sqlite_message_ids(
-    term: &SearchTerm,
-    narrowed: Option<Narrowed>,
-    limit: Option<u64>,
-) -> (String, Vec<sea_orm::Value>) {
+fn sqlite_message_ids(term: &SearchTerm, narrowed: Option<Narrowed>, limit: u64) -> (String, Vec<sea_orm::Value>) {
     use sea_orm::sea_query::{Alias, Query};
-    let mut select = Query::select();
-    select
-        .expr(Expr::cust("rowid"))
-        .from(Alias::new("message_fts"))
-        .and_where(sqlite_text_match(term, narrowed));
-    if let Some(limit) = limit {
-        select.limit(limit);
-    }
-    let built = DbBackend::Sqlite.build(&select);
+    let built = DbBackend::Sqlite.build(
+        Query::select()
+            .expr(Expr::cust("rowid"))
+            .from(Alias::new("message_fts"))
+            .and_where(sqlite_text_match(term, narrowed))
+            .limit(limit),
+    );
     (built.sql, built.values.map(|values| values.0).unwrap_or_default())
 }
 
