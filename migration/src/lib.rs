@@ -12,8 +12,10 @@ mod m20261121_000006_queue_webhook_deliveries;
 mod m20261121_000007_contact_search_index;
 mod m20261121_000008_external_id_first;
 mod m20261122_000009_short_search_pending_lists;
+mod m20261123_000010_joined_message_search;
 
 pub use m20261121_000007_contact_search_index::CONTACT_SEARCH_EXPRESSION;
+pub use m20261123_000010_joined_message_search::message_search;
 
 pub struct Migrator;
 
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_contact_search_index::Migration),
             Box::new(m20261121_000008_external_id_first::Migration),
             Box::new(m20261122_000009_short_search_pending_lists::Migration),
+            Box::new(m20261123_000010_joined_message_search::Migration),
         ]
     }
 }

@@ -412,8 +412,11 @@ async fn a_phrase_of_common_words_lists_only_the_chats_that_say_it(backend: Back
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
     let first = consecutive_chats(&app, &ws, 2_000).await;
-    // 20,000 messages, ten to a chat.
-    let texts = "CASE WHEN i % 400 = 3 THEN 'ALPHA OMEGA here' \
+    // 20,000 messages, ten to a chat. The words also stand side by side with a hyphen
+    // or a "q" between them (on PostgreSQL the index takes both for a space).
+    let texts = "CASE WHEN i % 700 = 13 THEN 'Alpha-Omega' \
+                 WHEN i % 900 = 17 THEN 'alphaqomega' \
+                 WHEN i % 400 = 3 THEN 'ALPHA OMEGA here' \
                  WHEN i % 1000 = 5 THEN 'see Alpha Omega' \
                  WHEN i % 300 = 11 THEN 'alpha  omega' \
                  WHEN i % 50 = 7 THEN 'gamma omega ' || i \
@@ -430,6 +433,18 @@ async fn a_phrase_of_common_words_lists_only_the_chats_that_say_it(backend: Back
         for state in [None, Some("closed"), Some("open")] {
             assert_search_pages(&app, &ws, term, state, &matching, &[1, 0]).await;
         }
+    }
+    let chats_of = |every: i64, at: i64| -> Vec<i64> {
+        let mut chats: Vec<i64> = (0..20_000)
+            .filter(|i| i % every == at)
+            .map(|i| first + i / 10)
+            .collect();
+        chats.dedup();
+        chats
+    };
+    for (term, matching) in [("alpha-omega", chats_of(700, 13)), ("PHAQOM", chats_of(900, 17))] {
+        assert!(matching.len() > 20, "{} chats say {term}", matching.len());
+        assert_search_pages(&app, &ws, term, None, &matching, &[1, 0]).await;
     }
     app.stop().await;
 }
@@ -552,7 +567,7 @@ async fn a_seeded_workspace_is_complete_and_searchable(backend: Backend) {
 
 /// A burst of new contacts is found at once; on PostgreSQL the contact index takes
 /// them into the index proper and the message index's pending list is kept short, so
-/// that no search reads a long unsorted list (migration 9).
+/// that no search reads a long unsorted list (migrations 9 and 10).
 async fn new_contacts_are_in_the_search_index_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let ws = app.workspace("Acme").await;
@@ -573,7 +588,7 @@ async fn new_contacts_are_in_the_search_index_at_once(backend: Backend) {
     if backend == Backend::Postgres {
         for (index, expected) in [
             ("contact_search_trgm", "fastupdate=off"),
-            ("message_text_trgm", "gin_pending_list_limit=256"),
+            ("message_search_trgm", "gin_pending_list_limit=256"),
         ] {
             let row = app
                 .db
