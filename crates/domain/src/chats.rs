@@ -371,6 +371,10 @@ struct Common {
     /// SQLite: whether it is common in messages and its first matches are dense, at
     /// least one message in 20 (see `Total`).
     messages_dense: bool,
+    /// PostgreSQL: whether it is common in messages but in no more than
+    /// `COUNTED_MESSAGES` of them, as estimated from how far apart its first matches
+    /// lie (see `Common::counted_gathered`).
+    messages_sparse: bool,
     /// SQLite: the few of its trigrams its messages are looked up by, when fewer than
     /// all of them (see `narrowing`).
     narrowed: Option<Narrowed>,
@@ -385,6 +389,7 @@ impl Common {
             contacts: contacts > COMMON_TERM_MATCHES,
             contacts_gatherable: contacts <= GATHERED_CONTACTS,
             messages_dense: false,
+            messages_sparse: false,
             narrowed: None,
         }
     }
@@ -394,14 +399,18 @@ impl Common {
     }
 
     /// Whether PostgreSQL counts its list's total from its gathered matches: a term
-    /// common in contacts only, in no more than `GATHERED_CONTACTS` of them. Its pages
-    /// walk chats checking each one's contact, and so would its count, until 10,001
-    /// chats match: the whole workspace for a term in 0.2 % of the contacts. (Gathering
-    /// a term common in messages costs more than the walk there: PostgreSQL rechecks
-    /// every message its trigrams find, 253,633 candidates for a term in 31,000
-    /// messages at a million chats: 10.6 s against 4.0.)
+    /// in no more than `GATHERED_CONTACTS` contacts, common in contacts only or in
+    /// few enough messages (`messages_sparse`). Its pages walk chats checking each
+    /// one's contact or messages, and so would its count, until 10,001 chats match:
+    /// the whole workspace for a term in 0.2 % of the contacts, and 4–6 s at a million
+    /// chats for one in 3 % of the chats' messages ("kyiv lviv": 31,000 messages),
+    /// whose matches the message index gives in 0.35 s (34,900 candidates, since it
+    /// holds trigrams across words; 253,633 before). A term in more messages is
+    /// walked: the index gives its matches only all at once, as a bitmap built from
+    /// its trigrams' whole lists (a quarter of ten million messages for `delivery`),
+    /// where the walk finds 10,001 of its chats within the first 40,000.
     fn counted_gathered(self) -> bool {
-        self.contacts && !self.messages && self.contacts_gatherable
+        self.contacts_gatherable && ((self.contacts && !self.messages) || self.messages_sparse)
     }
 }
 
@@ -554,8 +563,9 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
     }
     let (messages_cap, contacts_cap) = (COMMON_TERM_MATCHES + 1, GATHERED_CONTACTS + 1);
     let (probe, narrowed) = match db.get_database_backend() {
-        // SQLite also tells how far apart its first matching messages lie (`span`, in
-        // message ids), from which `Common::messages_dense` is judged.
+        // Both tell how far apart its first matching messages lie (`span`, in message
+        // ids), from which SQLite judges `Common::messages_dense` and PostgreSQL, with
+        // the highest message id (`ids`), `Common::messages_sparse`.
         DbBackend::Sqlite => {
             let narrowed = narrowing(db, term).await?;
             let (ids, values) = sqlite_message_ids(term, narrowed, messages_cap as u64);
@@ -563,7 +573,8 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
                 DbBackend::Sqlite,
                 format!(
                     "SELECT found.n AS m, found.span AS span, \
-                     (SELECT COUNT(*) FROM (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ? LIMIT ?)) AS k \
+                     (SELECT COUNT(*) FROM (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ? LIMIT ?)) AS k, \
+                     NULL AS ids \
                      FROM (SELECT COUNT(*) AS n, MAX(rowid) - MIN(rowid) + 1 AS span FROM ({ids})) AS found"
                 ),
                 [phrase.clone().into(), contacts_cap.into()].into_iter().chain(values),
@@ -574,9 +585,11 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
             let probe = sea_orm::Statement::from_sql_and_values(
                 backend,
                 format!(
-                    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message WHERE {texts} LIMIT $2) AS m) AS m, \
+                    "SELECT found.n AS m, found.span AS span, \
                      (SELECT COUNT(*) FROM (SELECT 1 FROM contact WHERE {expression} LIKE $1 ESCAPE '\\' LIMIT $3) AS k) AS k, \
-                     CAST(NULL AS bigint) AS span",
+                     (SELECT MAX(id) FROM message) AS ids \
+                     FROM (SELECT COUNT(*) AS n, MAX(id) - MIN(id) + 1 AS span \
+                     FROM (SELECT id FROM message WHERE {texts} LIMIT $2) AS m) AS found",
                     texts = postgres_text_like("$1"),
                     expression = migration::CONTACT_SEARCH_EXPRESSION,
                 ),
@@ -585,16 +598,30 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
             (probe, None)
         }
     };
-    let (messages, contacts, span): (i64, i64, Option<i64>) = match db.query_one_raw(probe).await? {
-        Some(row) => (row.try_get("", "m")?, row.try_get("", "k")?, row.try_get("", "span")?),
-        None => (0, 0, None),
+    let (messages, contacts, span, ids): (i64, i64, Option<i64>, Option<i64>) = match db.query_one_raw(probe).await? {
+        Some(row) => (
+            row.try_get("", "m")?,
+            row.try_get("", "k")?,
+            row.try_get("", "span")?,
+            row.try_get("", "ids")?,
+        ),
+        None => (0, 0, None, None),
     };
     let mut common = Common::of(messages, contacts);
     // At least one message in 20 (ids are given in order, across workspaces).
     common.messages_dense = common.messages && span.is_some_and(|span| messages * 20 >= span);
+    common.messages_sparse = common.messages && span.zip(ids).is_some_and(|(span, ids)| sparse(messages, span, ids));
     common.narrowed = narrowed;
     cache.put(key, common, 0);
     Ok(common)
+}
+
+/// Whether a term whose first `found` matching messages lie within `span` message ids
+/// is in no more than `COUNTED_MESSAGES` of `ids` messages, supposing it as frequent
+/// among them all as among the first (PostgreSQL gives them in the table's order,
+/// which is the ids' but for rows updated since).
+fn sparse(found: i64, span: i64, ids: i64) -> bool {
+    found as f64 * ids as f64 / std::cmp::max(span, 1) as f64 <= COUNTED_MESSAGES as f64
 }
 
 /// At most this many of a term's trigrams look its messages up (`Narrowed`).
@@ -1876,6 +1903,76 @@ mod tests {
             candidates <= 2 * phrase_messages && dropped <= 1,
             "{candidates} candidates, {dropped} dropped, for {phrase_messages} messages: {plan}"
         );
+        pg.drop().await;
+    }
+
+    /// A term seen in its first matches as frequent as in no more than
+    /// `COUNTED_MESSAGES` messages is sparse; one as dense as `delivery` (a quarter of
+    /// ten million messages) is not.
+    #[test]
+    fn a_terms_first_matches_tell_whether_it_is_sparse() {
+        // "kyiv lviv": 2,001 matches within 670,000 ids of ten million, some 30,000.
+        assert!(sparse(2_001, 670_000, 10_000_000));
+        assert!(!sparse(2_001, 8_000, 10_000_000));
+        assert!(sparse(2_001, 2_001, 2_500));
+        assert!(!sparse(2_001, 0, 10_000_000));
+    }
+
+    /// On PostgreSQL a term common in messages but in few of them, as its first
+    /// matches tell, has its list's total counted from the matches the index gathers,
+    /// not by walking chats; and that count is the walk's, within every filter.
+    #[tokio::test]
+    async fn postgresql_counts_a_term_in_few_messages_from_its_gathered_matches() {
+        let Some(pg) = TestPostgres::migrated("sparse").await else {
+            return;
+        };
+        let ws = crate::seed::seed(&pg.db, "Sparse", 500, 10, |_| {})
+            .await
+            .unwrap()
+            .workspace_id;
+        // 2,500 of 5,000 messages, in every chat; four chats in five closed.
+        pg.db
+            .execute_unprepared(
+                "UPDATE message SET text = CASE WHEN id % 2 = 0 THEN 'parcel Quillbrook here' ELSE 'hello there' END",
+            )
+            .await
+            .unwrap();
+        pg.db
+            .execute_unprepared("UPDATE chat SET state = CASE WHEN id % 5 = 0 THEN 'open' ELSE 'closed' END")
+            .await
+            .unwrap();
+        pg.db.execute_unprepared("ANALYZE").await.unwrap();
+        let term = SearchTerm::parse("QUILLBROOK").unwrap().unwrap();
+        let common = commonness(&pg.db, crate::db::scope(&pg.db), &term).await.unwrap();
+        assert!(
+            common.messages && common.messages_sparse && common.counted_gathered(),
+            "{common:?}"
+        );
+        for state in [None, Some(ChatState::Open), Some(ChatState::Closed)] {
+            let mut query = chat::Entity::find().filter(chat::Column::WorkspaceId.eq(ws));
+            if let Some(state) = state {
+                query = query
+                    .filter(Expr::col((chat::Entity, chat::Column::State)).eq(Expr::Constant(state.as_str().into())));
+            }
+            let walked = query
+                .clone()
+                .filter(term_condition(DbBackend::Postgres, ws, &term, common));
+            let gathered = query.filter(term_condition(DbBackend::Postgres, ws, &term, Common::default()));
+            let expected = count_capped(&pg.db, walked.into_query()).await.unwrap();
+            assert_eq!(count_capped(&pg.db, gathered.into_query()).await.unwrap(), expected);
+            let filter = ChatFilter {
+                term: Some(term.clone()),
+                state,
+                selector: Selector::None,
+            };
+            let page = crate::paging::PageRequest {
+                page: 1,
+                limitation: 20,
+            };
+            let (cursor, views) = list(&pg.db, &admin_of(ws), &filter, page).await.unwrap();
+            assert_eq!((cursor.total, cursor.total_is_exact), (expected, true), "{state:?}");
+            assert_eq!(views.len(), 20);
+        }
         pg.drop().await;
     }
 
