@@ -1721,12 +1721,12 @@ mod tests {
     async fn postgresql_plans_a_search_once_for_every_term() {
         use sea_orm::Statement;
         // One connection, so that its prepared statements are the ones listed below.
-        let Some(TestPostgres { admin, name, url, db }) = TestPostgres::migrated("plans").await else {
+        let Some(pg) = TestPostgres::migrated("plans").await else {
             return;
         };
         // Statistics of a realistic workspace (the seed ends with VACUUM ANALYZE),
         // from which PostgreSQL would estimate each term's matches if it saw them.
-        let seeded = crate::seed::seed(&db, "Plans", 2_000, 10, |_| {}).await.unwrap();
+        let seeded = crate::seed::seed(&pg.db, "Plans", 2_000, 10, |_| {}).await.unwrap();
         let terms = [
             "delivery",
             "refund",
@@ -1755,10 +1755,11 @@ mod tests {
                     .order_by_desc(chat::Column::Id)
                     .limit(20);
                 let statement = crate::plans::with_literal_page_bounds(DbBackend::Postgres.build(&select.into_query()));
-                db.query_all_raw(statement).await.unwrap();
+                pg.db.query_all_raw(statement).await.unwrap();
             }
         }
-        let plans = db
+        let plans = pg
+            .db
             .query_all_raw(Statement::from_string(
                 DbBackend::Postgres,
                 "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
@@ -1776,9 +1777,8 @@ mod tests {
                 "{generic} generic and {custom} custom plans for {statement}"
             );
         }
-        db.close().await.unwrap();
         // The service's own connections, pooled and direct, compile no statement.
-        let served = crate::db::connect(&url).await.unwrap();
+        let served = crate::db::connect(&pg.url).await.unwrap();
         let show_jit = Statement::from_string(DbBackend::Postgres, "SHOW jit");
         let pooled = served.query_one_raw(show_jit.clone()).await.unwrap().unwrap();
         assert_eq!(pooled.try_get_by_index::<String>(0).unwrap(), "off");
@@ -1787,10 +1787,7 @@ mod tests {
         assert_eq!(crate::direct::Row::get::<String>(&direct[0], 0).unwrap(), "off");
         crate::pgread::unregister(&served).await;
         served.close().await.unwrap();
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-            .await
-            .unwrap();
+        pg.drop().await;
     }
 
     /// On PostgreSQL, a phrase of common words is looked up in the message index by
