@@ -15,7 +15,7 @@ mod m20261122_000009_short_search_pending_lists;
 mod m20261123_000010_joined_message_search;
 
 pub use m20261121_000007_contact_search_index::CONTACT_SEARCH_EXPRESSION;
-pub use m20261123_000010_joined_message_search::message_search;
+pub use m20261123_000010_joined_message_search::{joins_words, message_search};
 
 pub struct Migrator;
 

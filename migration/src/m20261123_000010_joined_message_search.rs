@@ -42,6 +42,12 @@ pub fn message_search(value: &str) -> String {
     })
 }
 
+/// Whether `c` is one of the characters `message_search` replaces by a letter: one
+/// that joins the words of a phrase in the indexed text.
+pub fn joins_words(c: char) -> bool {
+    JOINERS.iter().any(|(joiner, _)| *joiner == c)
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -92,6 +98,8 @@ mod tests {
             // A pattern's wildcards, its escape and the literal's quote stay as they are.
             assert!(!['%', '_', '\\', '\''].contains(&joiner));
         }
+        assert!(joins_words(' ') && joins_words(',') && joins_words('.'));
+        assert!(!joins_words('q') && !joins_words('-') && !joins_words('\n'));
         assert_eq!(
             message_search("x"),
             "replace(replace(replace(x, ' ', 'Q'), ',', 'C'), '.', 'D')"

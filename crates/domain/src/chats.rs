@@ -378,6 +378,9 @@ struct Common {
     /// SQLite: the few of its trigrams its messages are looked up by, when fewer than
     /// all of them (see `narrowing`).
     narrowed: Option<Narrowed>,
+    /// PostgreSQL: whether its messages are looked up by its junctions alone, each
+    /// candidate's text then checked for the whole term (see `junctions_narrow`).
+    junctions: bool,
 }
 
 impl Common {
@@ -391,6 +394,7 @@ impl Common {
             messages_dense: false,
             messages_sparse: false,
             narrowed: None,
+            junctions: false,
         }
     }
 
@@ -612,8 +616,67 @@ async fn commonness(db: &DatabaseConnection, scope: u64, term: &SearchTerm) -> R
     common.messages_dense = common.messages && span.is_some_and(|span| messages * 20 >= span);
     common.messages_sparse = common.messages && span.zip(ids).is_some_and(|(span, ids)| sparse(messages, span, ids));
     common.narrowed = narrowed;
+    if db.get_database_backend() == DbBackend::Postgres && !common.messages {
+        common.junctions = junctions_narrow(db, scope, term).await?;
+    }
     cache.put(key, common, 0);
     Ok(common)
+}
+
+/// PostgreSQL: at most this many candidates a term's junctions may give for its
+/// messages to be looked up by them (`junctions_narrow`): 2,764 for "kyiv lviv odesa"
+/// at ten million messages, 25 ms with their rechecks, where its every trigram took
+/// 121 ms.
+const JUNCTION_CANDIDATES: i64 = 5_000;
+
+/// PostgreSQL: whether a term rare in messages is looked up faster by its junctions
+/// alone (`SearchTerm::junction_pattern`: the characters about the spaces, commas and
+/// full stops between its words), its candidates' texts checked for the whole term.
+///
+/// The index reads the list of every trigram of a pattern, and a phrase of common
+/// words, rare as a whole, has long ones: "kyiv lviv odesa" (569 of ten million
+/// messages) read its words' lists of some 300,000 messages each, 117 ms of 121,
+/// where `%v l%v o%` gave 2,764 candidates in 8 ms. But junctions may be common
+/// themselves ("my order"'s `%y o%`: 195,518 candidates, 3.4 s against 0.43 s), and
+/// PostgreSQL keeps no frequency of a trigram. So a term is looked up by its
+/// junctions when each of its words (of three characters or more) is common in
+/// messages (`commonness`, cached; a rare word's short lists make the whole pattern
+/// cheap) and its junctions give at most `JUNCTION_CANDIDATES` candidates, counted
+/// once (with the term's other probes, once a minute).
+///
+/// (A boxed future, as it awaits `commonness`, which awaits it.)
+fn junctions_narrow<'a>(
+    db: &'a DatabaseConnection,
+    scope: u64,
+    term: &'a SearchTerm,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool>> + Send + 'a>> {
+    Box::pin(async move {
+        let Some(pattern) = term.junction_pattern(migration::joins_words) else {
+            return Ok(false);
+        };
+        for word in term.words(migration::joins_words) {
+            // A word holds no junction, so its own probe goes no further.
+            if !commonness(db, scope, &word).await?.messages {
+                return Ok(false);
+            }
+        }
+        // `(SELECT $1)`, as the searches write it: the planner, not seeing the pattern,
+        // reads the index rather than the table (a scan of every message for a junction
+        // found in fewer than the cap).
+        let probe = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM \"message\" WHERE {texts} LIMIT $2) AS j",
+                texts = postgres_text_like("(SELECT $1)"),
+            ),
+            [pattern.into(), (JUNCTION_CANDIDATES + 1).into()],
+        );
+        let candidates: i64 = match db.query_one_raw(probe).await? {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(candidates <= JUNCTION_CANDIDATES)
+    })
 }
 
 /// Whether a term whose first `found` matching messages lie within `span` message ids
@@ -958,16 +1021,20 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         // PostgreSQL: the matches of the two trigram indexes, each gathered into an
         // array once per execution, which the planner takes for a few ids each, so
         // that it fetches the matching chats by primary key and by contact.
-        (_, false) => Condition::all().add(postgres_search(
-            format!(
-                "(\"chat\".\"id\" = ANY(ARRAY(SELECT \"message\".\"chat_id\" FROM \"message\" WHERE {texts})) \
-                 OR \"chat\".\"contact_id\" = ANY(ARRAY({contacts})))",
-                texts = postgres_text_like("(SELECT $1)"),
-                contacts = postgres_contact_matches(true),
-            ),
-            pattern,
-            workspace_id,
-        )),
+        (_, false) => {
+            let junctions = postgres_junctions(term, common);
+            Condition::all().add(postgres_message_search(
+                format!(
+                    "(\"chat\".\"id\" = ANY(ARRAY(SELECT \"message\".\"chat_id\" FROM \"message\" WHERE {texts})) \
+                     OR \"chat\".\"contact_id\" = ANY(ARRAY({contacts})))",
+                    texts = postgres_message_match(junctions.as_deref()),
+                    contacts = postgres_contact_matches(true),
+                ),
+                term,
+                workspace_id,
+                junctions,
+            ))
+        }
         // Common somewhere: walk chats in list order. A common side is checked on each
         // chat's own rows; a rare side's matches are gathered once (SQLite keeps them
         // in a temporary index, PostgreSQL hashes them) and each chat looked up there.
@@ -1016,6 +1083,7 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
             } else {
                 format!("\"chat\".\"contact_id\" IN ({})", postgres_contact_matches(true))
             };
+            let junctions = postgres_junctions(term, common);
             let messages = if common.messages {
                 format!(
                     "EXISTS(SELECT 1 FROM \"message\" WHERE \"message\".\"chat_id\" = \"chat\".\"id\" AND {texts} OFFSET 0)",
@@ -1024,13 +1092,14 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
             } else {
                 format!(
                     "\"chat\".\"id\" IN (SELECT \"message\".\"chat_id\" FROM \"message\" WHERE {texts})",
-                    texts = postgres_text_like("(SELECT $1)")
+                    texts = postgres_message_match(junctions.as_deref())
                 )
             };
-            Condition::all().add(postgres_search(
+            Condition::all().add(postgres_message_search(
                 format!("({contacts} OR {messages})"),
-                pattern,
+                term,
                 workspace_id,
+                junctions,
             ))
         }
     }
@@ -1071,6 +1140,40 @@ fn postgres_text_like(pattern: &str) -> String {
         text = migration::message_search("lower(\"message\".\"text\")"),
         pattern = migration::message_search(pattern),
     )
+}
+
+/// The pattern of the term's junctions where its messages are looked up by them
+/// (`Common::junctions`), for `postgres_message_match` and `postgres_message_search`.
+fn postgres_junctions(term: &SearchTerm, common: Common) -> Option<String> {
+    common
+        .junctions
+        .then(|| term.junction_pattern(migration::joins_words))
+        .flatten()
+}
+
+/// The messages holding the term, for `postgres_message_search`: through the message
+/// index by the term's pattern (`$1`), or, given its junctions' pattern
+/// (`postgres_junctions`), by that (`$3`), each candidate's lower-cased text then
+/// matched against the term's pattern (not the index's expression, which would read
+/// every trigram again).
+fn postgres_message_match(junctions: Option<&str>) -> String {
+    match junctions {
+        Some(_) => format!(
+            "{junctions} AND {whole}",
+            junctions = postgres_text_like("(SELECT $3)"),
+            whole = postgres_like("\"message\".\"text\"")
+        ),
+        None => postgres_text_like("(SELECT $1)"),
+    }
+}
+
+/// `postgres_search` for a condition written with `postgres_message_match`: with the
+/// junctions' pattern as `$3` where it reads them.
+fn postgres_message_search(sql: String, term: &SearchTerm, workspace_id: i64, junctions: Option<String>) -> Expr {
+    let values = [term.like_pattern().into(), workspace_id.into()]
+        .into_iter()
+        .chain(junctions.map(sea_orm::Value::from));
+    Expr::cust_with_values(sql, values)
 }
 
 /// The ids of the workspace's contacts matching `postgres_search`'s pattern, checked
@@ -1900,6 +2003,122 @@ mod tests {
             candidates <= 2 * phrase_messages && dropped <= 1,
             "{candidates} candidates, {dropped} dropped, for {phrase_messages} messages: {plan}"
         );
+        pg.drop().await;
+    }
+
+    /// On PostgreSQL a phrase of common words, rare as a whole, is looked up by its
+    /// junctions alone when they give few candidates, and lists exactly the chats that
+    /// say it: a text holding the junctions but not the phrase is dropped by the check
+    /// of the whole text. A phrase whose junctions are common, or with a rare word, is
+    /// looked up by its whole pattern.
+    #[tokio::test]
+    async fn postgresql_looks_a_phrase_of_common_words_up_by_its_junctions() {
+        use sea_orm::Statement;
+        let Some(pg) = TestPostgres::migrated("junctions").await else {
+            return;
+        };
+        let ws = crate::seed::seed(&pg.db, "Junctions", 600, 10, |_| {})
+            .await
+            .unwrap()
+            .workspace_id;
+        // Every word common; "v to l" in nearly every message, "v l" then "v o" in 60.
+        pg.db
+            .execute_unprepared(
+                "UPDATE message SET text = CASE id % 200 WHEN 0 THEN 'Kyiv Lviv Odesa route' \
+                 WHEN 1 THEN 'Lviv Lviv, Kyiv Odesa' WHEN 2 THEN 'Lviv lviv kyiv odesa' \
+                 WHEN 3 THEN 'Kyiv to Lviv' WHEN 4 THEN 'zanzibarite kyiv' \
+                 ELSE 'Kharkiv to Lviv, then Kyiv and Odesa' END",
+            )
+            .await
+            .unwrap();
+        pg.db.execute_unprepared("ANALYZE").await.unwrap();
+        let scope = crate::db::scope(&pg.db);
+        let phrase = SearchTerm::parse("KYIV LVIV ODESA").unwrap().unwrap();
+        let common = commonness(&pg.db, scope, &phrase).await.unwrap();
+        assert!(!common.messages && common.junctions, "{common:?}");
+        for (term, why) in [
+            ("kyiv to lviv", "its junction `v to l` is in 5,880 messages"),
+            ("zanzibarite kyiv", "a word of it is rare"),
+        ] {
+            let term = SearchTerm::parse(term).unwrap().unwrap();
+            let common = commonness(&pg.db, scope, &term).await.unwrap();
+            assert!(!common.messages && !common.junctions, "{term:?}: {why}: {common:?}");
+        }
+        // The chats that say the phrase, by the lower-cased text alone.
+        let expected: Vec<i64> = pg
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT DISTINCT chat_id FROM message WHERE workspace_id = $1 \
+                 AND lower(text) LIKE '%kyiv lviv odesa%' ORDER BY chat_id",
+                [ws.into()],
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index(0).unwrap())
+            .collect();
+        assert_eq!(expected.len(), 30, "{expected:?}");
+        for looked_up in [
+            common,
+            Common {
+                junctions: false,
+                ..common
+            },
+        ] {
+            let ids: Vec<i64> = chat::Entity::find()
+                .filter(chat::Column::WorkspaceId.eq(ws))
+                .filter(term_condition(DbBackend::Postgres, ws, &phrase, looked_up))
+                .order_by_asc(chat::Column::Id)
+                .all(&pg.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|chat| chat.id)
+                .collect();
+            assert_eq!(ids, expected, "{looked_up:?}");
+        }
+        // The lookup reads the junctions' pattern in the index, and the whole text drops
+        // the 60 texts that hold the junctions but not the phrase.
+        pg.db.execute_unprepared("SET enable_seqscan = off").await.unwrap();
+        let select = chat::Entity::find()
+            .select_only()
+            .column(chat::Column::Id)
+            .filter(term_condition(DbBackend::Postgres, ws, &phrase, common));
+        let built = DbBackend::Postgres.build(&select.into_query());
+        let values = built.values.unwrap().0;
+        assert!(
+            values.contains(&sea_orm::Value::from("%v l%v o%")),
+            "{values:?} in {}",
+            built.sql
+        );
+        let explained = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", built.sql),
+            values,
+        );
+        let plan: serde_json::Value = pg
+            .db
+            .query_one_raw(explained)
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        fn nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+            out.push(node.clone());
+            for child in node["Plans"].as_array().into_iter().flatten() {
+                nodes(child, out);
+            }
+        }
+        let mut all = Vec::new();
+        nodes(&plan[0]["Plan"], &mut all);
+        let heap = all
+            .iter()
+            .find(|node| node["Node Type"] == "Bitmap Heap Scan" && node["Relation Name"] == "message")
+            .unwrap_or_else(|| panic!("the message index is read: {plan}"));
+        assert_eq!(heap["Actual Rows"], 30, "{plan}");
+        assert_eq!(heap["Rows Removed by Filter"], 60, "{plan}");
         pg.drop().await;
     }
 

@@ -107,14 +107,65 @@ impl SearchTerm {
         let mut pattern = String::with_capacity(self.0.len() + 2);
         pattern.push('%');
         for c in self.0.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
+            push_like_escaped(&mut pattern, c);
         }
         pattern.push('%');
         pattern
     }
+
+    /// A `LIKE` pattern (escaped as `like_pattern`'s) of the term's junctions alone:
+    /// each run of characters that join words (`joins`) with the character on either
+    /// side of it, runs that touch written as one, in the term's order, with `%`
+    /// between and around them. Every text holding the term holds them in that order.
+    /// `None` where the term has no such junction, or where they make up the whole
+    /// term. "kyiv lviv odesa" gives `%v l%v o%`.
+    pub fn junction_pattern(&self, joins: impl Fn(char) -> bool) -> Option<String> {
+        let chars: Vec<char> = self.0.chars().collect();
+        let mut kept = vec![false; chars.len()];
+        let mut at = 0;
+        while at < chars.len() {
+            let start = at;
+            while at < chars.len() && joins(chars[at]) {
+                at += 1;
+            }
+            if at == start {
+                at += 1;
+            } else if start > 0 && at < chars.len() {
+                kept[start - 1..=at].fill(true);
+            }
+        }
+        if !kept.contains(&true) || !kept.contains(&false) {
+            return None;
+        }
+        let mut pattern = String::from("%");
+        for (at, &c) in chars.iter().enumerate() {
+            if kept[at] {
+                push_like_escaped(&mut pattern, c);
+                if !kept.get(at + 1).copied().unwrap_or(false) {
+                    pattern.push('%');
+                }
+            }
+        }
+        Some(pattern)
+    }
+
+    /// The words of the term, as the characters that join words (`joins`) part it,
+    /// of three characters or more: each a term of its own.
+    pub fn words(&self, joins: impl Fn(char) -> bool) -> Vec<SearchTerm> {
+        self.0
+            .split(joins)
+            .filter(|word| word.chars().count() >= 3)
+            .map(|word| SearchTerm(word.to_owned()))
+            .collect()
+    }
+}
+
+/// `c` written into a `LIKE` pattern whose escape is `\`.
+fn push_like_escaped(pattern: &mut String, c: char) {
+    if matches!(c, '%' | '_' | '\\') {
+        pattern.push('\\');
+    }
+    pattern.push(c);
 }
 
 /// A short required string (a name or a label): trimmed, 1..200 characters.
@@ -167,6 +218,25 @@ mod tests {
     fn a_search_term_escapes_like_wildcards() {
         let term = SearchTerm::parse(" 50%_off\\ ").unwrap().unwrap();
         assert_eq!(term.like_pattern(), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn a_search_terms_junctions_are_its_joining_runs_with_a_character_either_side() {
+        let joins = |c: char| c == ' ' || c == ',';
+        let pattern = |term: &str| SearchTerm::parse(term).unwrap().unwrap().junction_pattern(joins);
+        assert_eq!(pattern("Kyiv Lviv Odesa").as_deref(), Some("%v l%v o%"));
+        assert_eq!(pattern("kyiv, lviv").as_deref(), Some("%v, l%"));
+        // Junctions that share a character are one run: "a b c" is not "a b" then "b c".
+        assert_eq!(pattern("kyiv a b lviv").as_deref(), Some("%v a b l%"));
+        assert_eq!(pattern("50% off_x").as_deref(), Some("%\\% o%"));
+        assert_eq!(pattern(",kyiv lviv,").as_deref(), Some("%v l%"));
+        // No junction, or nothing but junctions: no narrower pattern.
+        assert_eq!(pattern("kyiv"), None);
+        assert_eq!(pattern(",kyiv"), None);
+        assert_eq!(pattern("a b"), None);
+        let words = SearchTerm::parse("Kyiv, lviv to Odesa").unwrap().unwrap().words(joins);
+        let words: Vec<&str> = words.iter().map(SearchTerm::folded).collect();
+        assert_eq!(words, ["kyiv", "lviv", "odesa"]);
     }
 
     #[test]
