@@ -1893,6 +1893,35 @@ mod tests {
         pg.drop().await;
     }
 
+    /// PostgreSQL's plan of `statement`, run (`EXPLAIN (ANALYZE, FORMAT JSON)`), and
+    /// every node of it, the outermost first.
+    async fn explained(
+        db: &DatabaseConnection,
+        statement: sea_orm::Statement,
+    ) -> (serde_json::Value, Vec<serde_json::Value>) {
+        let explain = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", statement.sql),
+            statement.values.map(|values| values.0).unwrap_or_default(),
+        );
+        let plan: serde_json::Value = db
+            .query_one_raw(explain)
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        fn nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+            out.push(node.clone());
+            for child in node["Plans"].as_array().into_iter().flatten() {
+                nodes(child, out);
+            }
+        }
+        let mut all = Vec::new();
+        nodes(&plan[0]["Plan"], &mut all);
+        (plan, all)
+    }
+
     /// On PostgreSQL, a phrase of common words is looked up in the message index by
     /// the trigrams across its words, so that the index gives few more candidates than
     /// the phrase's own messages; and the replaced match finds exactly the texts
@@ -1968,27 +1997,7 @@ mod tests {
         // The index's candidates: the phrase's messages and the one where "q" stands
         // for the space (the index lower-cases its trigrams), not the 2,970 others
         // that hold both words.
-        let explained = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", matching("kyiv lviv").sql),
-            matching("kyiv lviv").values.unwrap().0,
-        );
-        let plan: serde_json::Value = pg
-            .db
-            .query_one_raw(explained)
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index(0)
-            .unwrap();
-        fn nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
-            out.push(node.clone());
-            for child in node["Plans"].as_array().into_iter().flatten() {
-                nodes(child, out);
-            }
-        }
-        let mut all = Vec::new();
-        nodes(&plan[0]["Plan"], &mut all);
+        let (plan, all) = explained(&pg.db, matching("kyiv lviv")).await;
         let index_scan = all
             .iter()
             .find(|node| node["Index Name"] == "message_search_trgm")
@@ -2092,27 +2101,8 @@ mod tests {
             "{values:?} in {}",
             built.sql
         );
-        let explained = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", built.sql),
-            values,
-        );
-        let plan: serde_json::Value = pg
-            .db
-            .query_one_raw(explained)
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index(0)
-            .unwrap();
-        fn nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
-            out.push(node.clone());
-            for child in node["Plans"].as_array().into_iter().flatten() {
-                nodes(child, out);
-            }
-        }
-        let mut all = Vec::new();
-        nodes(&plan[0]["Plan"], &mut all);
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, built.sql, values);
+        let (plan, all) = explained(&pg.db, statement).await;
         let heap = all
             .iter()
             .find(|node| node["Node Type"] == "Bitmap Heap Scan" && node["Relation Name"] == "message")
