@@ -1001,6 +1001,7 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                 format!("\"chat\".\"contact_id\" IN ({})", postgres_contact_matches(false)),
                 pattern,
                 workspace_id,
+                None,
             ),
         };
         return Condition::all().add(contacts);
@@ -1023,14 +1024,14 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
         // that it fetches the matching chats by primary key and by contact.
         (_, false) => {
             let junctions = postgres_junctions(term, common);
-            Condition::all().add(postgres_message_search(
+            Condition::all().add(postgres_search(
                 format!(
                     "(\"chat\".\"id\" = ANY(ARRAY(SELECT \"message\".\"chat_id\" FROM \"message\" WHERE {texts})) \
                      OR \"chat\".\"contact_id\" = ANY(ARRAY({contacts})))",
                     texts = postgres_message_match(junctions.as_deref()),
                     contacts = postgres_contact_matches(true),
                 ),
-                term,
+                pattern,
                 workspace_id,
                 junctions,
             ))
@@ -1095,9 +1096,9 @@ fn term_condition(backend: DbBackend, workspace_id: i64, term: &SearchTerm, comm
                     texts = postgres_message_match(junctions.as_deref())
                 )
             };
-            Condition::all().add(postgres_message_search(
+            Condition::all().add(postgres_search(
                 format!("({contacts} OR {messages})"),
-                term,
+                pattern,
                 workspace_id,
                 junctions,
             ))
@@ -1122,8 +1123,14 @@ fn sqlite_contact_fields() -> &'static str {
 /// computes once per execution and cannot see into while planning, so that each
 /// search statement is planned once per connection, for every term, as the chat lists
 /// are; the trigram indexes still take it (an index condition may hold such a value).
-fn postgres_search(sql: String, pattern: String, workspace_id: i64) -> Expr {
-    Expr::cust_with_values(sql, [sea_orm::Value::from(pattern), sea_orm::Value::from(workspace_id)])
+///
+/// A condition written with `postgres_message_match` also takes the term's junctions'
+/// pattern (`postgres_junctions`) as `$3` where it reads them.
+fn postgres_search(sql: String, pattern: String, workspace_id: i64, junctions: Option<String>) -> Expr {
+    let values = [pattern.into(), workspace_id.into()]
+        .into_iter()
+        .chain(junctions.map(sea_orm::Value::from));
+    Expr::cust_with_values(sql, values)
 }
 
 /// `column` (SQL) lower-cased and matched against the pattern of `postgres_search`.
@@ -1143,7 +1150,7 @@ fn postgres_text_like(pattern: &str) -> String {
 }
 
 /// The pattern of the term's junctions where its messages are looked up by them
-/// (`Common::junctions`), for `postgres_message_match` and `postgres_message_search`.
+/// (`Common::junctions`), for `postgres_message_match` and `postgres_search`.
 fn postgres_junctions(term: &SearchTerm, common: Common) -> Option<String> {
     common
         .junctions
@@ -1151,7 +1158,7 @@ fn postgres_junctions(term: &SearchTerm, common: Common) -> Option<String> {
         .flatten()
 }
 
-/// The messages holding the term, for `postgres_message_search`: through the message
+/// The messages holding the term, for `postgres_search`: through the message
 /// index by the term's pattern (`$1`), or, given its junctions' pattern
 /// (`postgres_junctions`), by that (`$3`), each candidate's lower-cased text then
 /// matched against the term's pattern (not the index's expression, which would read
@@ -1165,15 +1172,6 @@ fn postgres_message_match(junctions: Option<&str>) -> String {
         ),
         None => postgres_text_like("(SELECT $1)"),
     }
-}
-
-/// `postgres_search` for a condition written with `postgres_message_match`: with the
-/// junctions' pattern as `$3` where it reads them.
-fn postgres_message_search(sql: String, term: &SearchTerm, workspace_id: i64, junctions: Option<String>) -> Expr {
-    let values = [term.like_pattern().into(), workspace_id.into()]
-        .into_iter()
-        .chain(junctions.map(sea_orm::Value::from));
-    Expr::cust_with_values(sql, values)
 }
 
 /// The ids of the workspace's contacts matching `postgres_search`'s pattern, checked
